@@ -1,0 +1,65 @@
+//! The one error type of megaobs.
+//!
+//! Every fallible entry point returns [`Result<T>`](Result). Each variant names
+//! what was wrong (the variable, the path, the value) and what would be accepted,
+//! so the message alone tells a user how to fix it.
+
+use std::path::PathBuf;
+
+/// Convenience alias for `Result<T, megaobs::Error>`.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while configuring or running megaobs.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An environment variable holds a value megaobs cannot use.
+    #[error("invalid value {value:?} for environment variable {var}: expected {expected}")]
+    InvalidEnv {
+        /// The variable, e.g. `TRACING_SAMPLE_RATE`.
+        var: &'static str,
+        /// The value found in the environment.
+        value: String,
+        /// What would have been accepted, e.g. `a number from 0.0 to 1.0`.
+        expected: &'static str,
+    },
+
+    /// A configuration value set in code (not from the environment) is invalid.
+    #[error("invalid configuration {field} = {value:?}: {reason}")]
+    InvalidConfig {
+        /// The field, e.g. `TracingConfig::jaeger_port`.
+        field: &'static str,
+        /// The offending value.
+        value: String,
+        /// Why it is refused and what to use instead.
+        reason: String,
+    },
+
+    /// A network address could not be bound (e.g. the `/metrics` listener).
+    #[error("cannot listen on {addr}: {source} (is another process using the port? set METRICS_ADDR or --listen to a free address)")]
+    Bind {
+        /// The address that was asked for.
+        addr: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A file or directory could not be created, opened or written.
+    #[error("cannot use {path}: {source}")]
+    Io {
+        /// The path involved.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// A process-wide component (global collector hook, subscriber, provider)
+    /// was installed twice.
+    #[error("{what} is already installed; it can be set once per process")]
+    AlreadyInstalled {
+        /// What was installed twice.
+        what: &'static str,
+    },
+}

@@ -1,0 +1,171 @@
+//! The catalogue of every metric megaobs exports: name, type, labels, help.
+//!
+//! It is the single source for the exposition's `# HELP`/`# TYPE` lines, for the
+//! README's metric table (`megaobs metrics`) and for the tests that check every
+//! family appears.
+
+/// The Prometheus type of a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricKind {
+    /// Monotonic count; the exported name ends in `_total`.
+    Counter,
+    /// A value that goes up and down.
+    Gauge,
+    /// Bucketed observations (`_bucket`, `_sum`, `_count`).
+    Histogram,
+}
+
+impl MetricKind {
+    /// `counter`, `gauge` or `histogram`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counter => "counter",
+            Self::Gauge => "gauge",
+            Self::Histogram => "histogram",
+        }
+    }
+}
+
+/// Description of one metric family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricDesc {
+    /// The name queried in PromQL (counters include `_total`).
+    pub name: &'static str,
+    /// Its type.
+    pub kind: MetricKind,
+    /// Its label names, in exposition order.
+    pub labels: &'static [&'static str],
+    /// What it measures.
+    pub help: &'static str,
+    /// The pillar/domain it belongs to (README grouping).
+    pub domain: &'static str,
+}
+
+impl MetricDesc {
+    /// The OpenMetrics family name (counters without `_total`).
+    pub fn family_name(&self) -> &'static str {
+        match self.kind {
+            MetricKind::Counter => self.name.strip_suffix("_total").unwrap_or(self.name),
+            _ => self.name,
+        }
+    }
+}
+
+macro_rules! metrics {
+    ($($id:ident: $kind:ident $name:literal [$($label:literal),*] $domain:literal $help:literal;)+) => {
+        $(
+            #[doc = concat!("`", $name, "`: ", $help)]
+            pub const $id: MetricDesc = MetricDesc {
+                name: $name,
+                kind: MetricKind::$kind,
+                labels: &[$($label),*],
+                help: $help,
+                domain: $domain,
+            };
+        )+
+
+        /// Every metric family, in exposition order.
+        pub const ALL: &[MetricDesc] = &[$($id),+];
+    };
+}
+
+metrics! {
+    WORKFLOW_EXECUTIONS: Counter "workflow_executions_total" ["workflow_name", "status"] "workflow"
+        "Workflow executions by outcome (success, error, timeout).";
+    WORKFLOW_DURATION: Histogram "workflow_duration_seconds" ["workflow_name"] "workflow"
+        "Wall-clock duration of workflow executions.";
+    WORKFLOW_NODES: Counter "workflow_nodes_executed_total" ["workflow_name", "node_name", "status"] "workflow"
+        "Workflow node executions by outcome.";
+    RECOVERY_ATTEMPTS: Counter "workflow_error_recovery_attempts_total" ["strategy"] "workflow"
+        "Error recovery attempts by strategy.";
+    RECOVERY_SUCCESS: Counter "workflow_error_recovery_success_total" ["strategy"] "workflow"
+        "Successful error recoveries by strategy.";
+    REVIEWS_REQUESTED: Counter "workflow_human_reviews_requested_total" ["workflow_name", "reason"] "workflow"
+        "Human reviews requested, by reason.";
+    REVIEWS_PENDING: Gauge "workflow_human_reviews_pending" [] "workflow"
+        "Human reviews requested and not yet completed.";
+    REVIEWS_COMPLETED: Counter "workflow_human_reviews_completed_total" ["workflow_name", "decision"] "workflow"
+        "Human reviews completed, by decision (approved, rejected, modified).";
+    REVIEW_DURATION: Histogram "workflow_human_review_duration_seconds" ["workflow_name"] "workflow"
+        "Time from review request to decision.";
+    ROUTING_DECISIONS: Counter "routing_decisions_total" ["route"] "routing"
+        "Routing decisions by chosen route.";
+    ROUTING_CONFIDENCE: Histogram "routing_confidence" ["route"] "routing"
+        "Confidence score (0 to 1) of routing decisions.";
+    CACHE_HITS: Counter "cache_hits_total" [] "cache"
+        "Cache lookups that found an entry (exact or semantic).";
+    CACHE_SEMANTIC_HITS: Counter "cache_semantic_hits_total" [] "cache"
+        "Cache hits found by semantic similarity (a subset of cache_hits_total).";
+    CACHE_MISSES: Counter "cache_misses_total" [] "cache"
+        "Cache lookups that found nothing.";
+    CACHE_SETS: Counter "cache_sets_total" [] "cache"
+        "Cache writes.";
+    CACHE_ERRORS: Counter "cache_errors_total" ["operation"] "cache"
+        "Cache operations that failed, by operation (get, set, delete).";
+    CACHE_HIT_RATE: Gauge "cache_hit_rate" [] "cache"
+        "Hits divided by lookups since start (0 when there were none).";
+    CACHE_AVG_HIT_LATENCY_MS: Gauge "cache_avg_hit_latency_ms" [] "cache"
+        "Mean latency of cache hits since start, in milliseconds (kept for compatibility; prefer cache_operation_duration_seconds).";
+    CACHE_DURATION: Histogram "cache_operation_duration_seconds" ["result"] "cache"
+        "Latency of cache operations by result (hit, miss, set).";
+    HTTP_REQUESTS: Counter "mega_agent_http_requests_total" ["method", "path", "status"] "api"
+        "HTTP requests by method, route template and status code.";
+    HTTP_DURATION: Histogram "mega_agent_http_request_duration_seconds" ["method", "path"] "api"
+        "HTTP request latency by method and route template.";
+    RATE_LIMIT_REJECTIONS: Counter "mega_agent_rate_limit_rejections_total" ["key"] "api"
+        "Requests rejected by the rate limiter, by limit policy.";
+    OPEN_CONNECTIONS: Gauge "mega_agent_open_connections" [] "system"
+        "Client connections currently open to the service.";
+    DB_CONNECTIONS: Gauge "database_connections" ["state"] "database"
+        "Database pool connections by state (active, idle).";
+    DB_QUERY_DURATION: Histogram "database_query_duration_seconds" ["operation"] "database"
+        "Database query latency by operation.";
+    DB_QUERY_ERRORS: Counter "database_query_errors_total" ["operation"] "database"
+        "Database queries that failed, by operation.";
+    VECTOR_OPERATIONS: Counter "vector_store_operations_total" ["operation", "status"] "vector_store"
+        "Vector store operations by operation and outcome.";
+    VECTOR_DURATION: Histogram "vector_store_operation_duration_seconds" ["operation"] "vector_store"
+        "Vector store operation latency.";
+    VECTOR_DIMENSIONS: Gauge "vector_store_dimensions" ["collection"] "vector_store"
+        "Embedding dimensions of each vector collection.";
+    VECTOR_VECTORS: Gauge "vector_store_vectors" ["collection"] "vector_store"
+        "Vectors stored in each collection.";
+    LLM_REQUESTS: Counter "llm_requests_total" ["model", "status"] "llm"
+        "LLM requests by model and outcome.";
+    LLM_DURATION: Histogram "llm_request_duration_seconds" ["model"] "llm"
+        "LLM request latency by model.";
+    LLM_TOKENS: Counter "llm_tokens_total" ["model", "type"] "llm"
+        "LLM tokens by model and type (prompt, completion).";
+    LLM_CACHE_HITS: Counter "llm_cache_hits_total" ["model"] "llm"
+        "LLM calls answered from cache instead of the model.";
+    PROCESS_CPU: Counter "process_cpu_seconds_total" [] "system"
+        "User and system CPU time of this process.";
+    PROCESS_RSS: Gauge "process_resident_memory_bytes" [] "system"
+        "Resident memory of this process.";
+    PROCESS_VSZ: Gauge "process_virtual_memory_bytes" [] "system"
+        "Virtual memory of this process.";
+    PROCESS_FDS: Gauge "process_open_fds" [] "system"
+        "Open file descriptors (files and sockets) of this process.";
+    PROCESS_MAX_FDS: Gauge "process_max_fds" [] "system"
+        "Limit on open file descriptors.";
+    PROCESS_THREADS: Gauge "process_threads" [] "system"
+        "OS threads of this process.";
+    PROCESS_START: Gauge "process_start_time_seconds" [] "system"
+        "Start time of this process, seconds since the Unix epoch.";
+    LABEL_OVERFLOW: Counter "megaobs_label_overflow_total" ["metric"] "megaobs"
+        "Label values folded into __overflow__ by the cardinality guard, by metric.";
+}
+
+/// Renders the catalogue as the Markdown table used in the README.
+pub fn markdown_table() -> String {
+    let mut s = String::from("| metric | type | labels | meaning |\n| --- | --- | --- | --- |\n");
+    for d in ALL {
+        let labels = if d.labels.is_empty() {
+            "—".to_string()
+        } else {
+            d.labels.join(", ")
+        };
+        s.push_str(&format!("| `{}` | {} | {} | {} |\n", d.name, d.kind.as_str(), labels, d.help));
+    }
+    s
+}
