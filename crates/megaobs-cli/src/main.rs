@@ -7,7 +7,11 @@
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser, Debug)]
-#[command(name = "megaobs", version, about = "megaobs: MegaAgent Pro observability tooling")]
+#[command(
+    name = "megaobs",
+    version,
+    about = "megaobs: MegaAgent Pro observability tooling"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -1,1 +1,371 @@
-fn main(){}
+//! megaobs metrics vs the peer crates, side by side in one run.
+//!
+//! cargo bench -p megaobs --bench metrics
+//!
+//! Peers: a raw `AtomicU64` (the floor), `prometheus` 0.14, `prometheus-client`
+//! 0.26 and `metrics` 0.24 + `metrics-exporter-prometheus` 0.17, each used the way
+//! its documentation shows (handles for unlabeled metrics, per-call label lookup
+//! for labeled ones, since label values are only known at the call site).
+
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
+use megaobs::metrics::__bench::{Buckets, Histogram as MegaHistogram};
+use megaobs::metrics::{Format, MetricsCollector, Status};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter as PcCounter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram as PcHistogram;
+
+const BUCKETS: [f64; 11] = [
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+const WF: &str = "research_workflow";
+
+fn d() -> Duration {
+    black_box(Duration::from_millis(1500))
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ExecLabels {
+    workflow_name: String,
+    status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WfLabels {
+    workflow_name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NodeLabels {
+    workflow_name: String,
+    node_name: String,
+    status: String,
+}
+
+/// prometheus 0.14: the two workflow families.
+struct Prom {
+    _registry: prometheus::Registry,
+    exec: prometheus::IntCounterVec,
+    dur: prometheus::HistogramVec,
+}
+
+fn prom() -> Prom {
+    let registry = prometheus::Registry::new();
+    let exec = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("workflow_executions_total", "h"),
+        &["workflow_name", "status"],
+    )
+    .unwrap();
+    let dur = prometheus::HistogramVec::new(
+        prometheus::HistogramOpts::new("workflow_duration_seconds", "h").buckets(BUCKETS.to_vec()),
+        &["workflow_name"],
+    )
+    .unwrap();
+    registry.register(Box::new(exec.clone())).unwrap();
+    registry.register(Box::new(dur.clone())).unwrap();
+    Prom {
+        registry,
+        exec,
+        dur,
+    }
+}
+
+/// prometheus-client 0.26: the two workflow families.
+struct Pc {
+    exec: Family<ExecLabels, PcCounter>,
+    dur: Family<WfLabels, PcHistogram>,
+}
+
+fn pc() -> Pc {
+    Pc {
+        exec: Family::default(),
+        dur: Family::new_with_constructor(|| PcHistogram::new(BUCKETS.iter().copied())),
+    }
+}
+
+fn metrics_recorder() -> metrics_exporter_prometheus::PrometheusHandle {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
+                .set_buckets(&BUCKETS)
+                .unwrap()
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(recorder).unwrap();
+            handle
+        })
+        .clone()
+}
+
+fn unlabeled_counter(c: &mut Criterion) {
+    let mut g = c.benchmark_group("counter_inc_unlabeled");
+    let atomic = AtomicU64::new(0);
+    g.bench_function("atomic_u64_floor", |b| {
+        b.iter(|| black_box(&atomic).fetch_add(1, Ordering::Relaxed))
+    });
+    let mega = MetricsCollector::new();
+    g.bench_function("megaobs", |b| {
+        b.iter(|| black_box(&mega).connection_opened())
+    });
+    let p = prometheus::IntCounter::new("x", "h").unwrap();
+    g.bench_function("prometheus", |b| b.iter(|| black_box(&p).inc()));
+    let pcc: PcCounter = PcCounter::default();
+    g.bench_function("prometheus_client", |b| b.iter(|| black_box(&pcc).inc()));
+    metrics_recorder();
+    let m = metrics::counter!("bench_unlabeled_total");
+    g.bench_function("metrics_handle", |b| b.iter(|| black_box(&m).increment(1)));
+    g.finish();
+}
+
+fn histogram_observe(c: &mut Criterion) {
+    let mut g = c.benchmark_group("histogram_observe");
+    let mega = MegaHistogram::new(Buckets::seconds(&BUCKETS));
+    g.bench_function("megaobs", |b| b.iter(|| mega.observe_duration(d())));
+    let p = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new("x", "h").buckets(BUCKETS.to_vec()),
+    )
+    .unwrap();
+    g.bench_function("prometheus", |b| b.iter(|| p.observe(d().as_secs_f64())));
+    let pch = PcHistogram::new(BUCKETS.iter().copied());
+    g.bench_function("prometheus_client", |b| {
+        b.iter(|| pch.observe(d().as_secs_f64()))
+    });
+    metrics_recorder();
+    let m = metrics::histogram!("bench_hist_seconds");
+    g.bench_function("metrics_handle", |b| b.iter(|| m.record(d().as_secs_f64())));
+    g.finish();
+}
+
+fn record_workflow_execution(c: &mut Criterion) {
+    let mut g = c.benchmark_group("record_workflow_execution");
+    let mega = MetricsCollector::new();
+    g.bench_function("megaobs", |b| {
+        b.iter(|| mega.record_workflow_execution(black_box(WF), Status::Success, d()))
+    });
+    let p = prom();
+    g.bench_function("prometheus", |b| {
+        b.iter(|| {
+            let wf = black_box(WF);
+            p.exec.with_label_values(&[wf, "success"]).inc();
+            p.dur.with_label_values(&[wf]).observe(d().as_secs_f64());
+        })
+    });
+    let pcf = pc();
+    g.bench_function("prometheus_client", |b| {
+        b.iter(|| {
+            let wf = black_box(WF);
+            pcf.exec
+                .get_or_create(&ExecLabels {
+                    workflow_name: wf.to_string(),
+                    status: "success".to_string(),
+                })
+                .inc();
+            pcf.dur
+                .get_or_create(&WfLabels {
+                    workflow_name: wf.to_string(),
+                })
+                .observe(d().as_secs_f64());
+        })
+    });
+    metrics_recorder();
+    g.bench_function("metrics", |b| {
+        b.iter(|| {
+            let wf = black_box(WF);
+            metrics::counter!("workflow_executions_total", "workflow_name" => wf.to_string(), "status" => "success")
+                .increment(1);
+            metrics::histogram!("workflow_duration_seconds", "workflow_name" => wf.to_string()).record(d().as_secs_f64());
+        })
+    });
+    g.finish();
+}
+
+/// Two threads hammer the same labeled series; reported time is per operation
+/// per thread (wall time / iterations each thread ran).
+fn contention(c: &mut Criterion) {
+    let mut g = c.benchmark_group("contention_2_threads_same_series");
+    fn two_threads(iters: u64, op: &(dyn Fn() + Sync)) -> Duration {
+        let barrier = std::sync::Barrier::new(2);
+        std::thread::scope(|s| {
+            let h = s.spawn(|| {
+                barrier.wait();
+                for _ in 0..iters {
+                    op();
+                }
+            });
+            barrier.wait();
+            let start = Instant::now();
+            for _ in 0..iters {
+                op();
+            }
+            h.join().unwrap();
+            start.elapsed()
+        })
+    }
+    let mega = MetricsCollector::new();
+    g.bench_function("megaobs", |b| {
+        b.iter_custom(|n| {
+            two_threads(n, &|| {
+                mega.record_workflow_execution(black_box(WF), Status::Success, d())
+            })
+        })
+    });
+    let p = prom();
+    g.bench_function("prometheus", |b| {
+        b.iter_custom(|n| {
+            two_threads(n, &|| {
+                let wf = black_box(WF);
+                p.exec.with_label_values(&[wf, "success"]).inc();
+                p.dur.with_label_values(&[wf]).observe(d().as_secs_f64());
+            })
+        })
+    });
+    let pcf = pc();
+    g.bench_function("prometheus_client", |b| {
+        b.iter_custom(|n| {
+            two_threads(n, &|| {
+                let wf = black_box(WF);
+                pcf.exec
+                    .get_or_create(&ExecLabels {
+                        workflow_name: wf.to_string(),
+                        status: "success".to_string(),
+                    })
+                    .inc();
+                pcf.dur
+                    .get_or_create(&WfLabels {
+                        workflow_name: wf.to_string(),
+                    })
+                    .observe(d().as_secs_f64());
+            })
+        })
+    });
+    metrics_recorder();
+    g.bench_function("metrics", |b| {
+        b.iter_custom(|n| {
+            two_threads(n, &|| {
+                let wf = black_box(WF);
+                metrics::counter!("workflow_executions_total", "workflow_name" => wf.to_string(), "status" => "success")
+                    .increment(1);
+                metrics::histogram!("workflow_duration_seconds", "workflow_name" => wf.to_string())
+                    .record(d().as_secs_f64());
+            })
+        })
+    });
+    g.finish();
+}
+
+/// Encoding 10,000 counter series `workflow_nodes_executed_total{workflow_name,node_name,status}`.
+fn encode_10k(c: &mut Criterion) {
+    const NODES: usize = 3_334; // × 3 statuses ≈ 10,000 series
+    let statuses = [Status::Success, Status::Error, Status::Timeout];
+    let mut g = c.benchmark_group("encode_10k_series");
+    g.sample_size(20);
+
+    let mega = MetricsCollector::builder()
+        .max_label_values(NODES)
+        .process_metrics(false)
+        .build();
+    for n in 0..NODES {
+        mega.record_workflow_node(WF, &format!("node_{n}"), Status::Success);
+    }
+    g.bench_with_input(BenchmarkId::new("megaobs", "text"), &(), |b, _| {
+        b.iter(|| mega.encode(Format::PrometheusText))
+    });
+    g.bench_with_input(BenchmarkId::new("megaobs", "openmetrics"), &(), |b, _| {
+        b.iter(|| mega.encode(Format::OpenMetrics))
+    });
+
+    let registry = prometheus::Registry::new();
+    let nodes = prometheus::IntCounterVec::new(
+        prometheus::Opts::new("workflow_nodes_executed_total", "h"),
+        &["workflow_name", "node_name", "status"],
+    )
+    .unwrap();
+    registry.register(Box::new(nodes.clone())).unwrap();
+    let mut pc_registry = prometheus_client::registry::Registry::default();
+    let pc_nodes: Family<NodeLabels, PcCounter> = Family::default();
+    pc_registry.register("workflow_nodes_executed", "h", pc_nodes.clone());
+    let handle = metrics_recorder();
+    for n in 0..NODES {
+        let node = format!("node_{n}");
+        for s in statuses {
+            nodes.with_label_values(&[WF, &node, s.as_str()]).inc_by(0);
+            let _ = pc_nodes.get_or_create(&NodeLabels {
+                workflow_name: WF.into(),
+                node_name: node.clone(),
+                status: s.as_str().into(),
+            });
+            metrics::counter!("workflow_nodes_executed_total", "workflow_name" => WF, "node_name" => node.clone(), "status" => s.as_str())
+                .increment(0);
+        }
+    }
+    g.bench_with_input(BenchmarkId::new("prometheus", "text"), &(), |b, _| {
+        b.iter(|| {
+            let mut buf = String::new();
+            prometheus::TextEncoder::new()
+                .encode_utf8(&registry.gather(), &mut buf)
+                .unwrap();
+            buf
+        })
+    });
+    g.bench_with_input(
+        BenchmarkId::new("prometheus_client", "text"),
+        &(),
+        |b, _| {
+            b.iter(|| {
+                let mut buf = String::new();
+                prometheus_client::encoding::prometheus_text::encode(&mut buf, &pc_registry)
+                    .unwrap();
+                buf
+            })
+        },
+    );
+    g.bench_with_input(
+        BenchmarkId::new("prometheus_client", "openmetrics"),
+        &(),
+        |b, _| {
+            b.iter(|| {
+                let mut buf = String::new();
+                prometheus_client::encoding::text::encode(&mut buf, &pc_registry).unwrap();
+                buf
+            })
+        },
+    );
+    // The metrics recorder also holds the other benches' few series; they are noise next to 10k.
+    g.bench_with_input(
+        BenchmarkId::new("metrics_exporter_prometheus", "text"),
+        &(),
+        |b, _| b.iter(|| handle.render()),
+    );
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40);
+    targets = unlabeled_counter, histogram_observe, record_workflow_execution, contention, encode_10k
+}
+
+/// Where megaobs' time goes: the recording work without a label lookup, and
+/// a label lookup (per-thread cache hit) plus one counter.
+fn parts(c: &mut Criterion) {
+    let mut g = c.benchmark_group("megaobs_parts");
+    let mega = MetricsCollector::new();
+    g.bench_function("cache_miss_no_lookup", |b| {
+        b.iter(|| mega.record_cache_miss(d()))
+    });
+    g.bench_function("recovery_lookup_plus_counter", |b| {
+        b.iter(|| mega.record_error_recovery_attempt(black_box("exponential_backoff")))
+    });
+    g.finish();
+}
+criterion_group!(parts_group, parts);
+criterion_main!(benches, parts_group);

@@ -83,7 +83,11 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     }
     c.record_vector_store_operation("search", Status::Success, ms(3.0 + 10.0 * rng.unit()));
     c.record_workflow_node(wf, "retrieve_documents", Status::Success);
-    let db_status = if rng.unit() < 0.02 { Status::Error } else { Status::Success };
+    let db_status = if rng.unit() < 0.02 {
+        Status::Error
+    } else {
+        Status::Success
+    };
     c.record_database_query("select_documents", db_status, ms(1.0 + 5.0 * rng.unit()));
     c.set_database_connections(1 + (rng.next() % 4) as i64, 4);
 
@@ -101,7 +105,13 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     }
     if status == Status::Success {
         let prompt = 100 + rng.next() % 400;
-        c.record_llm_request(model, Status::Success, ms(300.0 + 2500.0 * rng.unit()), prompt, prompt * 2);
+        c.record_llm_request(
+            model,
+            Status::Success,
+            ms(300.0 + 2500.0 * rng.unit()),
+            prompt,
+            prompt * 2,
+        );
     }
     c.record_workflow_node(wf, "call_llm", status);
     c.record_routing_decision(rng.pick(&ROUTES), 0.5 + 0.5 * rng.unit());
@@ -113,7 +123,11 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     }
     if pending_reviews.len() > 3 || (!pending_reviews.is_empty() && rng.unit() < 0.1) {
         let requested = pending_reviews.remove(0);
-        let decision = if rng.unit() < 0.8 { ReviewDecision::Approved } else { ReviewDecision::Rejected };
+        let decision = if rng.unit() < 0.8 {
+            ReviewDecision::Approved
+        } else {
+            ReviewDecision::Rejected
+        };
         c.record_human_review_completed(wf, decision, requested.elapsed());
     }
     c.record_workflow_node(wf, "finalize", status);
@@ -139,10 +153,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let collector = megaobs::metrics().clone();
     collector.set_vector_store_collection("research_documents", 384, 1200);
-    let server = MetricsServer::builder(collector.clone()).addr(addr).start()?;
+    let server = MetricsServer::builder(collector.clone())
+        .addr(addr)
+        .start()?;
 
-    println!("megaobs observability example (service {:?})", config.tracing.service_name);
-    println!("  metrics: http://{}/metrics   (change with --listen or METRICS_ADDR)", server.local_addr());
+    println!(
+        "megaobs observability example (service {:?})",
+        config.tracing.service_name
+    );
+    println!(
+        "  metrics: http://{}/metrics   (change with --listen or METRICS_ADDR)",
+        server.local_addr()
+    );
     println!("  traces:  not yet emitted (the tracing pillar is the next milestone)");
     println!("  logs:    not yet emitted (the logging pillar is the next milestone)");
     println!(

@@ -143,9 +143,11 @@ impl TracingConfig {
             Some((var, raw)) => parse_ratio(var, &raw)?,
             None => d.sample_rate,
         };
-        let jaeger_port = env.parse("JAEGER_PORT", "a TCP port of Jaeger's OTLP receiver (4317 gRPC or 4318 HTTP)", |s| {
-            s.parse::<u16>().ok().filter(|p| *p != 0)
-        })?;
+        let jaeger_port = env.parse(
+            "JAEGER_PORT",
+            "a TCP port of Jaeger's OTLP receiver (4317 gRPC or 4318 HTTP)",
+            |s| s.parse::<u16>().ok().filter(|p| *p != 0),
+        )?;
         let jaeger_port = jaeger_port.unwrap_or(d.jaeger_port);
         if matches!(jaeger_port, 6831 | 6832) {
             return Err(Error::InvalidEnv {
@@ -154,7 +156,11 @@ impl TracingConfig {
                 expected: "an OTLP port: Jaeger's UDP agent (6831/6832) is gone in Jaeger v2; use 4317 (OTLP/gRPC) or 4318 (OTLP/HTTP)",
             });
         }
-        let enabled = match env.parse("TRACING_ENABLED", "true or false (also 1/0, yes/no, on/off)", parse_bool)? {
+        let enabled = match env.parse(
+            "TRACING_ENABLED",
+            "true or false (also 1/0, yes/no, on/off)",
+            parse_bool,
+        )? {
             Some(b) => b,
             None => !env
                 .parse("OTEL_SDK_DISABLED", "true or false", parse_bool)?
@@ -181,13 +187,21 @@ impl TracingConfig {
             jaeger_port,
             zipkin_endpoint: match env.string("ZIPKIN_ENDPOINT")? {
                 Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
-                    return Err(invalid("ZIPKIN_ENDPOINT", &url, "an http:// or https:// URL, e.g. http://localhost:9411/api/v2/spans"))
+                    return Err(invalid(
+                        "ZIPKIN_ENDPOINT",
+                        &url,
+                        "an http:// or https:// URL, e.g. http://localhost:9411/api/v2/spans",
+                    ))
                 }
                 Some(url) => url,
                 None => d.zipkin_endpoint,
             },
             otlp_endpoint: env
-                .first_set(&["OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"])
+                .first_set(&[
+                    "OTLP_ENDPOINT",
+                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                    "OTEL_EXPORTER_OTLP_ENDPOINT",
+                ])
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or(d.otlp_endpoint),
             otlp_protocol,
@@ -274,19 +288,23 @@ impl LoggingConfig {
             service_name: service_name(&env)?,
             level,
             format: env
-                .parse("LOG_FORMAT", "json or text", |s| match s.to_ascii_lowercase().as_str() {
-                    "json" => Some(LogFormat::Json),
-                    "text" => Some(LogFormat::Text),
-                    _ => None,
+                .parse("LOG_FORMAT", "json or text", |s| {
+                    match s.to_ascii_lowercase().as_str() {
+                        "json" => Some(LogFormat::Json),
+                        "text" => Some(LogFormat::Text),
+                        _ => None,
+                    }
                 })?
                 .unwrap_or(d.format),
             console: d.console,
             file: d.file,
             dir: env.string("LOG_DIR")?.map(PathBuf::from).unwrap_or(d.dir),
             max_bytes: env
-                .parse("LOG_MAX_BYTES", "a whole number of bytes, at least 1024", |s| {
-                    s.parse::<u64>().ok().filter(|n| *n >= 1024)
-                })?
+                .parse(
+                    "LOG_MAX_BYTES",
+                    "a whole number of bytes, at least 1024",
+                    |s| s.parse::<u64>().ok().filter(|n| *n >= 1024),
+                )?
                 .unwrap_or(d.max_bytes),
             backups: env
                 .parse("LOG_BACKUPS", "a whole number from 0 to 1000", |s| {
@@ -334,9 +352,11 @@ impl MetricsConfig {
         let d = Self::default();
         Ok(Self {
             addr: env
-                .parse("METRICS_ADDR", "a socket address such as 127.0.0.1:8000 or 0.0.0.0:9464", |s| {
-                    s.parse::<SocketAddr>().ok()
-                })?
+                .parse(
+                    "METRICS_ADDR",
+                    "a socket address such as 127.0.0.1:8000 or 0.0.0.0:9464",
+                    |s| s.parse::<SocketAddr>().ok(),
+                )?
                 .unwrap_or(d.addr),
             max_label_values: d.max_label_values,
         })
@@ -374,14 +394,22 @@ impl ApiConfig {
         let d = Self::default();
         Ok(Self {
             rate_limit: env
-                .parse("API_RATE_LIMIT", "a whole number of requests from 1 to 1000000", |s| {
-                    s.parse::<u32>().ok().filter(|n| (1..=1_000_000).contains(n))
-                })?
+                .parse(
+                    "API_RATE_LIMIT",
+                    "a whole number of requests from 1 to 1000000",
+                    |s| {
+                        s.parse::<u32>()
+                            .ok()
+                            .filter(|n| (1..=1_000_000).contains(n))
+                    },
+                )?
                 .unwrap_or(d.rate_limit),
             rate_window: env
-                .parse("API_RATE_WINDOW", "a whole number of seconds from 1 to 86400", |s| {
-                    s.parse::<u64>().ok().filter(|n| (1..=86_400).contains(n))
-                })?
+                .parse(
+                    "API_RATE_WINDOW",
+                    "a whole number of seconds from 1 to 86400",
+                    |s| s.parse::<u64>().ok().filter(|n| (1..=86_400).contains(n)),
+                )?
                 .map(Duration::from_secs)
                 .unwrap_or(d.rate_window),
         })
@@ -439,7 +467,9 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     ) -> Result<Option<T>> {
         match self.get(var) {
             None => Ok(None),
-            Some(raw) => f(raw.trim()).map(Some).ok_or_else(|| invalid(var, &raw, expected)),
+            Some(raw) => f(raw.trim())
+                .map(Some)
+                .ok_or_else(|| invalid(var, &raw, expected)),
         }
     }
 }
@@ -464,7 +494,11 @@ fn service_name<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<Strin
                 Ok(name.to_string())
             } else {
                 // The name becomes a file name (`{service}.log`): no separators.
-                Err(invalid(var, name, "1 to 128 characters from A-Z a-z 0-9 - _ . (it names the log files)"))
+                Err(invalid(
+                    var,
+                    name,
+                    "1 to 128 characters from A-Z a-z 0-9 - _ . (it names the log files)",
+                ))
             }
         }
         None => Ok(DEFAULT_SERVICE_NAME.to_string()),
@@ -494,7 +528,13 @@ fn parse_exporter(var: &'static str, raw: &str) -> Result<TracingExporter> {
         "zipkin" => TracingExporter::Zipkin,
         "otlp" => TracingExporter::Otlp,
         "none" => TracingExporter::None,
-        _ => return Err(invalid(var, raw, "one of console, jaeger, zipkin, otlp, none")),
+        _ => {
+            return Err(invalid(
+                var,
+                raw,
+                "one of console, jaeger, zipkin, otlp, none",
+            ))
+        }
     })
 }
 
@@ -537,7 +577,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn cfg(vars: &[(&str, &str)]) -> Result<ObservabilityConfig> {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         ObservabilityConfig::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -604,7 +647,10 @@ mod tests {
         assert_eq!(c.logging.dir, PathBuf::from("/var/log/x"));
         assert_eq!(c.logging.max_bytes, 2048);
         assert_eq!(c.logging.backups, 2);
-        assert_eq!(c.logging.syslog, Some(SyslogTarget::Udp("127.0.0.1:514".into())));
+        assert_eq!(
+            c.logging.syslog,
+            Some(SyslogTarget::Udp("127.0.0.1:514".into()))
+        );
         assert_eq!(c.metrics.addr.to_string(), "0.0.0.0:9464");
     }
 
@@ -624,7 +670,11 @@ mod tests {
         assert_eq!(c.tracing.exporter, TracingExporter::Otlp);
         assert_eq!(c.tracing.otlp_protocol, OtlpProtocol::HttpProtobuf);
         // The seed's variables win over OTEL_*.
-        let c = cfg(&[("OTEL_SERVICE_NAME", "svc"), ("TRACING_SERVICE_NAME", "mine")]).unwrap();
+        let c = cfg(&[
+            ("OTEL_SERVICE_NAME", "svc"),
+            ("TRACING_SERVICE_NAME", "mine"),
+        ])
+        .unwrap();
         assert_eq!(c.tracing.service_name, "mine");
         let c = cfg(&[("OTEL_SDK_DISABLED", "true")]).unwrap();
         assert!(!c.tracing.enabled);
@@ -641,7 +691,11 @@ mod tests {
             ("API_RATE_LIMIT", "0", "whole number"),
             ("API_RATE_WINDOW", "soon", "seconds"),
             ("TRACING_ENABLED", "maybe", "true or false"),
-            ("TRACING_EXPORTER", "jaegar", "console, jaeger, zipkin, otlp, none"),
+            (
+                "TRACING_EXPORTER",
+                "jaegar",
+                "console, jaeger, zipkin, otlp, none",
+            ),
             ("JAEGER_PORT", "70000", "TCP port"),
             ("JAEGER_PORT", "6831", "4317"),
             ("JAEGER_PORT", "6832", "4318"),

@@ -13,7 +13,9 @@ use super::value::{Counter, Gauge};
 use super::{Guards, MetricsCollector};
 
 /// Prometheus' default latency buckets: web requests.
-const HTTP_BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+const HTTP_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
 /// Distinct status codes kept per route and method; more go to `__overflow__`.
 const STATUS_SLOTS: usize = 16;
 
@@ -97,8 +99,9 @@ impl ApiMetrics {
         self.routes.for_each(|path, r| {
             for m in HttpMethod::ALL {
                 if let Some(s) = r.methods[m.index()].get() {
-                    s.statuses
-                        .for_each(|code, n| enc.counter(&HTTP_REQUESTS, &[m.as_str(), path, code], n));
+                    s.statuses.for_each(|code, n| {
+                        enc.counter(&HTTP_REQUESTS, &[m.as_str(), path, code], n)
+                    });
                 }
             }
         });
@@ -142,7 +145,10 @@ impl MetricsCollector {
     /// (a policy name, never a client identity).
     #[inline]
     pub fn record_rate_limit_rejection(&self, policy: &str) {
-        self.inner.api.rate_limit.with(policy, Counter::default, Counter::inc);
+        self.inner
+            .api
+            .rate_limit
+            .with(policy, Counter::default, Counter::inc);
     }
 
     /// A client connection was opened (`mega_agent_open_connections` + 1).

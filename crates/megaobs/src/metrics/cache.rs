@@ -3,8 +3,8 @@
 use std::time::Duration;
 
 use super::catalog::{
-    CACHE_AVG_HIT_LATENCY_MS, CACHE_DURATION, CACHE_ERRORS, CACHE_HITS, CACHE_HIT_RATE, CACHE_MISSES,
-    CACHE_SEMANTIC_HITS, CACHE_SETS,
+    CACHE_AVG_HIT_LATENCY_MS, CACHE_DURATION, CACHE_ERRORS, CACHE_HITS, CACHE_HIT_RATE,
+    CACHE_MISSES, CACHE_SEMANTIC_HITS, CACHE_SETS,
 };
 use super::encode::Encoder;
 use super::histogram::{Buckets, Histogram};

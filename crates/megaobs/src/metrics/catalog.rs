@@ -165,7 +165,13 @@ pub fn markdown_table() -> String {
         } else {
             d.labels.join(", ")
         };
-        s.push_str(&format!("| `{}` | {} | {} | {} |\n", d.name, d.kind.as_str(), labels, d.help));
+        s.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            d.name,
+            d.kind.as_str(),
+            labels,
+            d.help
+        ));
     }
     s
 }

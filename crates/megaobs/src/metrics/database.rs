@@ -49,7 +49,11 @@ impl DatabaseMetrics {
     pub(crate) fn encode(&self, enc: &mut Encoder<'_>) {
         enc.header(&DB_CONNECTIONS);
         for s in ConnectionState::ALL {
-            enc.gauge(&DB_CONNECTIONS, &[s.as_str()], self.connections[s.index()].get());
+            enc.gauge(
+                &DB_CONNECTIONS,
+                &[s.as_str()],
+                self.connections[s.index()].get(),
+            );
         }
         enc.header(&DB_QUERY_DURATION);
         self.queries
@@ -67,12 +71,16 @@ impl MetricsCollector {
     #[inline]
     pub fn record_database_query(&self, operation: &str, status: Status, duration: Duration) {
         let db = &self.inner.database;
-        db.queries.with(operation, || DatabaseMetrics::series(&db.buckets), |s| {
-            s.duration.observe_duration(duration);
-            if status != Status::Success {
-                s.errors.inc();
-            }
-        });
+        db.queries.with(
+            operation,
+            || DatabaseMetrics::series(&db.buckets),
+            |s| {
+                s.duration.observe_duration(duration);
+                if status != Status::Success {
+                    s.errors.inc();
+                }
+            },
+        );
     }
 
     /// Sets the pool's connection counts (`database_connections{state}`).

@@ -266,12 +266,18 @@ mod tests {
 
     #[test]
     fn accept_negotiation() {
-        assert_eq!(Format::from_accept(Some("application/openmetrics-text")), Format::OpenMetrics);
+        assert_eq!(
+            Format::from_accept(Some("application/openmetrics-text")),
+            Format::OpenMetrics
+        );
         assert_eq!(
             Format::from_accept(Some("text/plain;q=0.9, application/openmetrics-text;q=0.5")),
             Format::PrometheusText
         );
-        assert_eq!(Format::from_accept(Some("application/openmetrics-text;q=0")), Format::PrometheusText);
+        assert_eq!(
+            Format::from_accept(Some("application/openmetrics-text;q=0")),
+            Format::PrometheusText
+        );
         assert_eq!(Format::from_accept(Some("*/*")), Format::PrometheusText);
     }
 }

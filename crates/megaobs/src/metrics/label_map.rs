@@ -6,11 +6,17 @@
 //! not bounce a lock word between cores). A new label value copies the map under a
 //! mutex and publishes the copy; that happens at most `cap` times per map.
 //!
+//! In front of the map sits a small per-thread cache of recent lookups (see
+//! [`ThreadCache`]): a repeated label value on the same thread is found with one
+//! thread-local read and a string compare, without hashing or touching the map.
+//!
 //! The guard: once `cap` distinct values exist, further new values share one
 //! series labelled [`OVERFLOW_LABEL_VALUE`], and the map's overflow counter
 //! (exported as `megaobs_label_overflow_total{metric}`) counts each such use.
 
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -25,10 +31,92 @@ pub const OVERFLOW_LABEL_VALUE: &str = "__overflow__";
 /// Label values longer than this many bytes are cut (at a character boundary).
 pub const MAX_LABEL_VALUE_BYTES: usize = 128;
 
-type Map<V> = HashMap<Box<str>, Arc<V>, FxBuildHasher>;
+/// Keys are `Arc<str>` so every snapshot shares one allocation per key: the
+/// thread cache points into it for as long as the map lives.
+type Map<V> = HashMap<Arc<str>, Arc<V>, FxBuildHasher>;
+
+/// Unique id per `LabelMap` ever created (never reused, so a cache entry of a
+/// dropped map can never match a live one).
+static NEXT_MAP_ID: AtomicU64 = AtomicU64::new(1);
+
+/// One per-thread cache slot: which map, which key, which series.
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    map_id: u64,
+    key: *const u8,
+    key_len: usize,
+    series: *const (),
+}
+
+const EMPTY: CacheEntry = CacheEntry {
+    map_id: 0,
+    key: std::ptr::null(),
+    key_len: 0,
+    series: std::ptr::null(),
+};
+const CACHE_SLOTS: usize = 16;
+
+/// A direct-mapped per-thread cache of `(map, label value) -> series`.
+///
+/// Written by hand because it is the whole point of the fast path: no crate
+/// offers a lock-free read of a concurrent map that beats one thread-local
+/// lookup. Soundness rests on two invariants of [`LabelMap`]: entries are never
+/// removed (series and `Arc<str>` keys live as long as the map), and map ids are
+/// never reused. An entry is only dereferenced after its `map_id` matched the
+/// live map doing the lookup, so its pointers are valid and of that map's `V`.
+struct ThreadCache;
+
+thread_local! {
+    static CACHE: [Cell<CacheEntry>; CACHE_SLOTS] = const { [const { Cell::new(EMPTY) }; CACHE_SLOTS] };
+}
+
+impl ThreadCache {
+    #[inline]
+    fn slot(map_id: u64, key: &str) -> usize {
+        let first = key.as_bytes().first().copied().unwrap_or(0) as u64;
+        let last = key.as_bytes().last().copied().unwrap_or(0) as u64;
+        (map_id.wrapping_mul(0x9E37_79B9) ^ (key.len() as u64) ^ (first << 3) ^ (last << 5))
+            as usize
+            % CACHE_SLOTS
+    }
+
+    #[inline]
+    fn get(map_id: u64, key: &str) -> Option<*const ()> {
+        let slot = Self::slot(map_id, key);
+        CACHE
+            .try_with(|c| {
+                let e = c[slot].get();
+                if e.map_id == map_id && e.key_len == key.len() {
+                    // SAFETY: map_id matched a live map, so `e.key` points to an
+                    // `Arc<str>` of that map of `key_len` bytes (see ThreadCache).
+                    let cached = unsafe { std::slice::from_raw_parts(e.key, e.key_len) };
+                    if cached == key.as_bytes() {
+                        return Some(e.series);
+                    }
+                }
+                None
+            })
+            .ok()
+            .flatten()
+    }
+
+    #[inline]
+    fn put(map_id: u64, key: &Arc<str>, series: *const ()) {
+        let slot = Self::slot(map_id, key);
+        let _ = CACHE.try_with(|c| {
+            c[slot].set(CacheEntry {
+                map_id,
+                key: key.as_ptr(),
+                key_len: key.len(),
+                series,
+            })
+        });
+    }
+}
 
 /// A bounded map from label value to series.
 pub(crate) struct LabelMap<V> {
+    id: u64,
     map: ArcSwap<Map<V>>,
     insert: Mutex<()>,
     cap: usize,
@@ -49,6 +137,7 @@ impl<V> LabelMap<V> {
     /// A map holding at most `cap` distinct values; `overflow_series` takes the rest.
     pub fn new(cap: usize, overflow_series: V, overflow_count: Arc<Counter>) -> Self {
         Self {
+            id: NEXT_MAP_ID.fetch_add(1, Ordering::Relaxed),
             map: ArcSwap::from_pointee(Map::default()),
             insert: Mutex::new(()),
             cap,
@@ -61,9 +150,15 @@ impl<V> LabelMap<V> {
     #[inline]
     pub fn with<R>(&self, key: &str, make: impl FnOnce() -> V, f: impl FnOnce(&V) -> R) -> R {
         let key = truncate(key);
+        if let Some(series) = ThreadCache::get(self.id, key) {
+            // SAFETY: entries of this map's id point to a `V` this map keeps
+            // alive for its whole life (see ThreadCache).
+            return f(unsafe { &*series.cast::<V>() });
+        }
         {
             let snapshot = self.map.load();
-            if let Some(v) = snapshot.get(key) {
+            if let Some((k, v)) = snapshot.get_key_value(key) {
+                ThreadCache::put(self.id, k, Arc::as_ptr(v).cast());
                 return f(v);
             }
         }
@@ -102,7 +197,7 @@ impl<V> LabelMap<V> {
         }
         let series = Arc::new(make());
         let mut next: Map<V> = Map::with_capacity_and_hasher(current.len() + 1, FxBuildHasher);
-        next.extend(current.iter().map(|(k, v)| (k.clone(), Arc::clone(v))));
+        next.extend(current.iter().map(|(k, v)| (Arc::clone(k), Arc::clone(v))));
         next.insert(key.into(), Arc::clone(&series));
         self.map.store(Arc::new(next));
         series

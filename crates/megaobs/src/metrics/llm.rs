@@ -58,7 +58,11 @@ impl LlmMetrics {
         enc.header(&LLM_REQUESTS);
         self.models.for_each(|m, s| {
             for st in Status::ALL {
-                enc.counter(&LLM_REQUESTS, &[m, st.as_str()], s.requests[st.index()].get());
+                enc.counter(
+                    &LLM_REQUESTS,
+                    &[m, st.as_str()],
+                    s.requests[st.index()].get(),
+                );
             }
         });
         enc.header(&LLM_DURATION);

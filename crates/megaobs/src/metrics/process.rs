@@ -6,7 +6,8 @@
 //! are simply absent.
 
 use super::catalog::{
-    PROCESS_CPU, PROCESS_FDS, PROCESS_MAX_FDS, PROCESS_RSS, PROCESS_START, PROCESS_THREADS, PROCESS_VSZ,
+    PROCESS_CPU, PROCESS_FDS, PROCESS_MAX_FDS, PROCESS_RSS, PROCESS_START, PROCESS_THREADS,
+    PROCESS_VSZ,
 };
 use super::encode::Encoder;
 
@@ -28,7 +29,11 @@ impl ProcessStats {
         let status = std::fs::read_to_string("/proc/self/status").ok()?;
         let kib = |key: &str| -> Option<i64> {
             let line = status.lines().find(|l| l.starts_with(key))?;
-            line[key.len()..].split_whitespace().next()?.parse::<i64>().ok()
+            line[key.len()..]
+                .split_whitespace()
+                .next()?
+                .parse::<i64>()
+                .ok()
         };
         let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
         // Fields after the command name, which is in parentheses and may contain spaces.
@@ -42,17 +47,30 @@ impl ProcessStats {
         let boot = std::fs::read_to_string("/proc/stat")
             .ok()?
             .lines()
-            .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse::<f64>().ok()))?;
-        let max_fds = std::fs::read_to_string("/proc/self/limits").ok().and_then(|l| {
-            l.lines()
-                .find(|l| l.starts_with("Max open files"))
-                .and_then(|l| l["Max open files".len()..].split_whitespace().next()?.parse::<i64>().ok())
-        });
+            .find_map(|l| {
+                l.strip_prefix("btime ")
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+            })?;
+        let max_fds = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|l| {
+                l.lines()
+                    .find(|l| l.starts_with("Max open files"))
+                    .and_then(|l| {
+                        l["Max open files".len()..]
+                            .split_whitespace()
+                            .next()?
+                            .parse::<i64>()
+                            .ok()
+                    })
+            });
         Some(Self {
             cpu_seconds: (field(14)? + field(15)?) / ticks,
             resident_bytes: kib("VmRSS:")? * 1024,
             virtual_bytes: kib("VmSize:")? * 1024,
-            open_fds: std::fs::read_dir("/proc/self/fd").map(|d| d.count() as i64).unwrap_or(0),
+            open_fds: std::fs::read_dir("/proc/self/fd")
+                .map(|d| d.count() as i64)
+                .unwrap_or(0),
             max_fds: max_fds.unwrap_or(0),
             threads: kib("Threads:")?,
             start_time_seconds: boot + field(22)? / ticks,
@@ -97,6 +115,9 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-        assert!(s.start_time_seconds <= now + 1.0 && s.start_time_seconds > now - 86400.0, "{s:?}");
+        assert!(
+            s.start_time_seconds <= now + 1.0 && s.start_time_seconds > now - 86400.0,
+            "{s:?}"
+        );
     }
 }

@@ -58,9 +58,13 @@ impl MetricsCollector {
     #[inline]
     pub fn record_routing_decision(&self, route: &str, confidence: f64) {
         let r = &self.inner.routing;
-        r.routes.with(route, || RoutingMetrics::series(&r.buckets), |s| {
-            s.decisions.inc();
-            s.confidence.observe(confidence.clamp(0.0, 1.0));
-        });
+        r.routes.with(
+            route,
+            || RoutingMetrics::series(&r.buckets),
+            |s| {
+                s.decisions.inc();
+                s.confidence.observe(confidence.clamp(0.0, 1.0));
+            },
+        );
     }
 }

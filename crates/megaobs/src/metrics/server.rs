@@ -25,7 +25,10 @@ use crate::error::{Error, Result};
 ///     .route("/metrics", get(metrics_handler))
 ///     .with_state(MetricsCollector::new());
 /// ```
-pub async fn metrics_handler(State(collector): State<MetricsCollector>, headers: HeaderMap) -> Response {
+pub async fn metrics_handler(
+    State(collector): State<MetricsCollector>,
+    headers: HeaderMap,
+) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     render(&collector, Format::from_accept(accept))
 }
@@ -33,7 +36,10 @@ pub async fn metrics_handler(State(collector): State<MetricsCollector>, headers:
 fn render(collector: &MetricsCollector, format: Format) -> Response {
     let body = collector.encode(format);
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static(format.content_type()))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(format.content_type()),
+        )],
         body,
     )
         .into_response()
@@ -79,7 +85,9 @@ async fn serve_handler(State(s): State<Arc<ServeState>>, headers: HeaderMap) -> 
 /// # Ok::<(), megaobs::Error>(())
 /// ```
 pub fn serve_metrics(addr: SocketAddr) -> Result<MetricsServer> {
-    MetricsServer::builder(super::metrics().clone()).addr(addr).start()
+    MetricsServer::builder(super::metrics().clone())
+        .addr(addr)
+        .start()
 }
 
 /// Configures a standalone `/metrics` server.
@@ -122,10 +130,12 @@ impl MetricsServerBuilder {
         let local_addr = listener.local_addr().map_err(bind_err)?;
         let bearer = match self.bearer {
             None => None,
-            Some(t) => Some(HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| Error::InvalidConfig {
-                field: "MetricsServerBuilder::bearer_token",
-                value: "<hidden>".into(),
-                reason: "a bearer token must be visible ASCII without spaces".into(),
+            Some(t) => Some(HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
+                Error::InvalidConfig {
+                    field: "MetricsServerBuilder::bearer_token",
+                    value: "<hidden>".into(),
+                    reason: "a bearer token must be visible ASCII without spaces".into(),
+                }
             })?),
         };
         let state = Arc::new(ServeState {

@@ -52,7 +52,9 @@ impl Gauge {
     pub fn dec_saturating(&self) {
         let _ = self
             .0
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| (v > 0).then(|| v - 1));
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                (v > 0).then(|| v - 1)
+            });
     }
 
     /// The current value.

@@ -56,7 +56,11 @@ impl VectorStoreMetrics {
         enc.header(&VECTOR_OPERATIONS);
         self.operations.for_each(|op, s| {
             for st in Status::ALL {
-                enc.counter(&VECTOR_OPERATIONS, &[op, st.as_str()], s.counts[st.index()].get());
+                enc.counter(
+                    &VECTOR_OPERATIONS,
+                    &[op, st.as_str()],
+                    s.counts[st.index()].get(),
+                );
             }
         });
         enc.header(&VECTOR_DURATION);
@@ -75,19 +79,31 @@ impl VectorStoreMetrics {
 impl MetricsCollector {
     /// Records one vector store operation (`search`, `upsert`, ...).
     #[inline]
-    pub fn record_vector_store_operation(&self, operation: &str, status: Status, duration: Duration) {
+    pub fn record_vector_store_operation(
+        &self,
+        operation: &str,
+        status: Status,
+        duration: Duration,
+    ) {
         let v = &self.inner.vector_store;
-        v.operations.with(operation, || VectorStoreMetrics::series(&v.buckets), |s| {
-            s.counts[status.index()].inc();
-            s.duration.observe_duration(duration);
-        });
+        v.operations.with(
+            operation,
+            || VectorStoreMetrics::series(&v.buckets),
+            |s| {
+                s.counts[status.index()].inc();
+                s.duration.observe_duration(duration);
+            },
+        );
     }
 
     /// Sets the embedding dimensions and the number of vectors of `collection`.
     pub fn set_vector_store_collection(&self, collection: &str, dimensions: u32, vectors: u64) {
-        self.inner.vector_store.collections.with(collection, CollectionSeries::default, |s| {
-            s.dimensions.set(i64::from(dimensions));
-            s.vectors.set(i64::try_from(vectors).unwrap_or(i64::MAX));
-        });
+        self.inner
+            .vector_store
+            .collections
+            .with(collection, CollectionSeries::default, |s| {
+                s.dimensions.set(i64::from(dimensions));
+                s.vectors.set(i64::try_from(vectors).unwrap_or(i64::MAX));
+            });
     }
 }

@@ -1,0 +1,274 @@
+//! Shared test helpers: real binaries, exposition parsing, a real Prometheus.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpListener};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use megaobs::metrics::{CacheHitKind, CacheOperation, ReviewDecision, Status};
+use megaobs::MetricsCollector;
+
+/// Path of a required system binary; panics with how to install it.
+pub fn require_bin(name: &str) -> PathBuf {
+    for dir in std::env::var("PATH").unwrap_or_default().split(':') {
+        let p = PathBuf::from(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    for dir in ["/usr/bin", "/usr/sbin", "/usr/local/bin"] {
+        let p = PathBuf::from(dir).join(name);
+        if p.is_file() {
+            return p;
+        }
+    }
+    panic!(
+        "`{name}` is not installed: this test runs against the real binary. \
+         Install it with `apt-get install -y prometheus` (scripts/test.sh does this)."
+    );
+}
+
+/// Records at least one sample in every metric family.
+pub fn record_every_family(c: &MetricsCollector) {
+    let d = Duration::from_millis;
+    c.record_workflow_execution(
+        "research_workflow",
+        Status::Success,
+        Duration::from_secs_f64(15.5),
+    );
+    c.record_workflow_node("research_workflow", "analyze_query", Status::Success);
+    c.record_error_recovery_attempt("exponential_backoff");
+    c.record_error_recovery_success("exponential_backoff");
+    c.record_human_review_requested("research_workflow", "quality_check");
+    c.record_human_review_requested("research_workflow", "quality_check");
+    c.record_human_review_completed(
+        "research_workflow",
+        ReviewDecision::Approved,
+        Duration::from_secs(120),
+    );
+    c.record_routing_decision("research", 0.87);
+    c.record_cache_hit(CacheHitKind::Exact, d(1));
+    c.record_cache_hit(CacheHitKind::Semantic, d(4));
+    c.record_cache_miss(d(2));
+    c.record_cache_set(d(1));
+    c.record_cache_error(CacheOperation::Set);
+    c.record_http_request("GET", "/api/research/{id}", 200, d(12));
+    c.record_http_request("POST", "/api/research", 429, d(1));
+    c.record_rate_limit_rejection("api_default");
+    c.connection_opened();
+    c.set_database_connections(3, 7);
+    c.record_database_query("select_documents", Status::Success, d(3));
+    c.record_database_query("select_documents", Status::Error, d(9));
+    c.record_vector_store_operation("search", Status::Success, d(8));
+    c.set_vector_store_collection("research_documents", 384, 1200);
+    c.record_llm_request(
+        "claude-3-opus",
+        Status::Success,
+        Duration::from_millis(2500),
+        150,
+        300,
+    );
+    c.record_llm_cache_hit("claude-3-opus");
+}
+
+/// The value of the sample whose series (name and labels, as exposed) is `series`.
+pub fn sample(text: &str, series: &str) -> Option<f64> {
+    let prefix = format!("{series} ");
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix(&prefix)?;
+        let v = rest.split_whitespace().next()?;
+        match v {
+            "+Inf" => Some(f64::INFINITY),
+            v => v.parse().ok(),
+        }
+    })
+}
+
+/// Runs `promtool check metrics` on `exposition`; returns its combined output.
+pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
+    let mut child = Command::new(require_bin("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn promtool");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(exposition.as_bytes())
+        .expect("write to promtool");
+    let out = child.wait_with_output().expect("promtool output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+/// The promtool findings other than the one the seed's metric name forces.
+pub fn unexpected_findings(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| {
+            !l.starts_with(
+                "cache_avg_hit_latency_ms metric names should not contain abbreviated units",
+            )
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A real Prometheus server on a loopback port, killed on drop.
+pub struct Prometheus {
+    child: Child,
+    pub addr: SocketAddr,
+    _dir: tempfile::TempDir,
+    http: reqwest::blocking::Client,
+}
+
+impl Prometheus {
+    /// Starts Prometheus scraping each `(job, target)` every second.
+    pub fn start(jobs: &[(&str, SocketAddr)], rule_files: &[PathBuf]) -> Self {
+        let bin = require_bin("prometheus");
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
+        if !rule_files.is_empty() {
+            cfg.push_str("rule_files:\n");
+            for r in rule_files {
+                cfg.push_str(&format!("  - {}\n", r.display()));
+            }
+        }
+        cfg.push_str("scrape_configs:\n");
+        for (job, target) in jobs {
+            cfg.push_str(&format!(
+                "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
+            ));
+        }
+        let cfg_path = dir.path().join("prometheus.yml");
+        std::fs::write(&cfg_path, cfg).unwrap();
+        let port = free_port();
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new(bin)
+            .arg(format!("--config.file={}", cfg_path.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address={addr}"))
+            .arg("--enable-feature=exemplar-storage")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("start prometheus");
+        let p = Self {
+            child,
+            addr,
+            _dir: dir,
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()
+                .unwrap(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let ready = p
+                .http
+                .get(format!("http://{addr}/-/ready"))
+                .send()
+                .map(|r| r.status().is_success())
+                .unwrap_or(false);
+            if ready {
+                return p;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus did not become ready: {}",
+                p.log()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// Runs an instant query; returns the `data.result` array.
+    pub fn query(&self, q: &str) -> Vec<serde_json::Value> {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("http://{}/api/v1/query", self.addr))
+            .query(&[("query", q)])
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("query {q}: {e}"));
+        assert_eq!(v["status"], "success", "query {q}: {v}");
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The single value of an instant query, if it has exactly one series.
+    pub fn value(&self, q: &str) -> Option<f64> {
+        let r = self.query(q);
+        (r.len() == 1).then(|| r[0]["value"][1].as_str().unwrap().parse().unwrap())
+    }
+
+    /// Polls `q` until `pred(value)` or the timeout; returns the last value.
+    pub fn wait_value(
+        &self,
+        q: &str,
+        timeout: Duration,
+        pred: impl Fn(f64) -> bool,
+    ) -> Option<f64> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let v = self.value(q);
+            if v.is_some_and(&pred) || Instant::now() > deadline {
+                return v;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+
+    /// `query_exemplars` over the last `secs` seconds.
+    pub fn exemplars(&self, q: &str, secs: u64) -> Vec<serde_json::Value> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let v: serde_json::Value = self
+            .http
+            .get(format!("http://{}/api/v1/query_exemplars", self.addr))
+            .query(&[
+                ("query", q.to_string()),
+                ("start", (now - secs).to_string()),
+                ("end", (now + 5).to_string()),
+            ])
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("query_exemplars {q}: {e}"));
+        assert_eq!(v["status"], "success", "{v}");
+        v["data"].as_array().cloned().unwrap_or_default()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
