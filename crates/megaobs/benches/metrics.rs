@@ -68,7 +68,7 @@ fn prom() -> Prom {
     registry.register(Box::new(exec.clone())).unwrap();
     registry.register(Box::new(dur.clone())).unwrap();
     Prom {
-        registry,
+        _registry: registry,
         exec,
         dur,
     }
