@@ -252,6 +252,80 @@ pub struct LoggingConfig {
     pub backups: u32,
     /// `LOG_SYSLOG`.
     pub syslog: Option<SyslogTarget>,
+    /// Write ERROR lines also to `{dir}/{service}.error.log`.
+    pub error_file: bool,
+    /// Lines the writer thread may have queued before new ones are dropped.
+    pub queue_capacity: usize,
+    /// Field names whose values are written as `[REDACTED]` (case-insensitive,
+    /// whole name or `_`/`.`/`-` suffix).
+    pub redact: Vec<String>,
+}
+
+impl LoggingConfig {
+    /// Sets the service name (log file names and the `service` field).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
+        self
+    }
+    /// Sets the level or filter directives (`info`, `info,hyper=warn`).
+    pub fn level(mut self, level: impl Into<String>) -> Self {
+        self.level = level.into();
+        self
+    }
+    /// Sets the line format.
+    pub fn format(mut self, format: LogFormat) -> Self {
+        self.format = format;
+        self
+    }
+    /// Turns console output on or off.
+    pub fn console(mut self, on: bool) -> Self {
+        self.console = on;
+        self
+    }
+    /// Turns file output on or off.
+    pub fn file(mut self, on: bool) -> Self {
+        self.file = on;
+        self
+    }
+    /// Sets the log directory.
+    pub fn dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.dir = dir.into();
+        self
+    }
+    /// Sets the rotation size.
+    pub fn max_bytes(mut self, max_bytes: u64) -> Self {
+        self.max_bytes = max_bytes;
+        self
+    }
+    /// Sets how many rotated files are kept.
+    pub fn backups(mut self, backups: u32) -> Self {
+        self.backups = backups;
+        self
+    }
+    /// Sets the syslog target.
+    pub fn syslog(mut self, target: Option<SyslogTarget>) -> Self {
+        self.syslog = target;
+        self
+    }
+    /// Turns the error-only file on or off.
+    pub fn error_file(mut self, on: bool) -> Self {
+        self.error_file = on;
+        self
+    }
+    /// Sets the writer queue's capacity in lines.
+    pub fn queue_capacity(mut self, lines: usize) -> Self {
+        self.queue_capacity = lines;
+        self
+    }
+    /// Replaces the list of secret field names.
+    pub fn redact<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.redact = names.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 impl Default for LoggingConfig {
@@ -266,6 +340,12 @@ impl Default for LoggingConfig {
             max_bytes: 10 * 1024 * 1024,
             backups: 5,
             syslog: None,
+            error_file: true,
+            queue_capacity: 16 * 1024,
+            redact: crate::logging::redact::DEFAULT_SECRET_NAMES
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
         }
     }
 }
@@ -282,7 +362,22 @@ impl LoggingConfig {
         let d = Self::default();
         let level = match env.string("LOG_LEVEL")? {
             Some(l) => parse_level(&l)?,
-            None => env.string("RUST_LOG")?.unwrap_or(d.level),
+            None => match env.string("RUST_LOG")? {
+                Some(directives) => {
+                    if directives
+                        .parse::<tracing_subscriber::filter::Targets>()
+                        .is_err()
+                    {
+                        return Err(invalid(
+                            "RUST_LOG",
+                            &directives,
+                            "comma-separated `level` or `target=level` directives, e.g. info,hyper=warn",
+                        ));
+                    }
+                    directives
+                }
+                None => d.level.clone(),
+            },
         };
         Ok(Self {
             service_name: service_name(&env)?,
@@ -298,6 +393,9 @@ impl LoggingConfig {
                 .unwrap_or(d.format),
             console: d.console,
             file: d.file,
+            error_file: d.error_file,
+            queue_capacity: d.queue_capacity,
+            redact: d.redact.clone(),
             dir: env.string("LOG_DIR")?.map(PathBuf::from).unwrap_or(d.dir),
             max_bytes: env
                 .parse(

@@ -55,6 +55,26 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The log directory (or a log file in it) cannot be created or written.
+    #[error("cannot write logs to {path}: {source} (set LOG_DIR to a writable directory, or turn file output off)")]
+    LogDir {
+        /// The directory or file.
+        path: PathBuf,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The syslog target given in `LOG_SYSLOG` cannot be reached at start-up.
+    #[error("cannot reach syslog at {target}: {source} (check LOG_SYSLOG and that the syslog daemon listens there)")]
+    Syslog {
+        /// The target, e.g. `udp://127.0.0.1:514`.
+        target: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// A process-wide component (global collector hook, subscriber, provider)
     /// was installed twice.
     #[error("{what} is already installed; it can be set once per process")]

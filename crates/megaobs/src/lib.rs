@@ -24,8 +24,16 @@
 
 pub mod config;
 mod error;
+pub mod logging;
 pub mod metrics;
+mod subscriber;
+
+/// The README's Rust snippets, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
 
 pub use config::{ApiConfig, LoggingConfig, MetricsConfig, ObservabilityConfig, TracingConfig};
 pub use error::{Error, Result};
+pub use logging::{init_logging, LoggingGuard};
 pub use metrics::{get_metrics_collector, metrics, MetricsCollector, WorkflowTimer};

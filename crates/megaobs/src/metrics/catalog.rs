@@ -152,6 +152,10 @@ metrics! {
         "OS threads of this process.";
     PROCESS_START: Gauge "process_start_time_seconds" [] "system"
         "Start time of this process, seconds since the Unix epoch.";
+    LOG_LINES_DROPPED: Counter "log_lines_dropped_total" [] "megaobs"
+        "Log lines dropped because the log writer's queue was full (the app is never blocked).";
+    LOG_OUTPUT_ERRORS: Counter "log_output_errors_total" ["output"] "megaobs"
+        "Failed writes to a log output (console, file, syslog, writer); the line is lost for that output only.";
     LABEL_OVERFLOW: Counter "megaobs_label_overflow_total" ["metric"] "megaobs"
         "Label values folded into __overflow__ by the cardinality guard, by metric.";
 }

@@ -40,6 +40,7 @@ mod database;
 mod encode;
 mod exemplar;
 mod histogram;
+pub(crate) mod internal;
 mod label_map;
 mod labels;
 mod llm;
@@ -118,6 +119,7 @@ struct Inner {
     database: database::DatabaseMetrics,
     vector_store: vector_store::VectorStoreMetrics,
     llm: llm::LlmMetrics,
+    internal: internal::InternalMetrics,
     overflow: Vec<(&'static str, Arc<Counter>)>,
     process_metrics: bool,
     registries: Mutex<Vec<Registry>>,
@@ -190,6 +192,7 @@ impl MetricsCollectorBuilder {
             database: database::DatabaseMetrics::new(&mut g),
             vector_store: vector_store::VectorStoreMetrics::new(&mut g),
             llm: llm::LlmMetrics::new(&mut g),
+            internal: internal::InternalMetrics::default(),
             overflow: g.overflow,
             process_metrics: self.process_metrics,
             registries: Mutex::new(self.registries),
@@ -259,6 +262,7 @@ impl MetricsCollector {
                 p.encode(&mut enc);
             }
         }
+        i.internal.encode(&mut enc);
         enc.header(&LABEL_OVERFLOW);
         for (metric, c) in &i.overflow {
             enc.counter(&LABEL_OVERFLOW, &[metric], c.get());

@@ -1,0 +1,90 @@
+//! [`LogLayer`]: the `tracing-subscriber` layer that turns events into lines.
+
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use opentelemetry::trace::TraceContextExt;
+use tracing::level_filters::LevelFilter;
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+use super::format::{LineFormat, SpanInfo};
+use super::writer::WriterHandle;
+
+/// Formats every enabled event as one line and hands it to the log writer thread.
+///
+/// Get one from [`LogLayer::new`] to compose your own subscriber, or let
+/// [`init_logging`](super::init_logging) install it. Filtering applies to events
+/// only: spans stay enabled so lines keep their `function`, `trace_id` and `span_id`.
+#[derive(Clone, Debug)]
+pub struct LogLayer {
+    pub(super) format: Arc<LineFormat>,
+    pub(super) filter: Arc<Targets>,
+    pub(super) writer: Arc<WriterHandle>,
+}
+
+impl LogLayer {
+    #[inline]
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        self.filter.would_enable(meta.target(), meta.level())
+    }
+}
+
+/// The trace and span ids of the current OpenTelemetry context, if valid.
+#[inline]
+pub(crate) fn current_otel_ids() -> Option<(u128, u64)> {
+    opentelemetry::Context::map_current(|cx| {
+        let span = cx.span();
+        let sc = span.span_context();
+        sc.is_valid().then(|| {
+            (
+                u128::from_be_bytes(sc.trace_id().to_bytes()),
+                u64::from_be_bytes(sc.span_id().to_bytes()),
+            )
+        })
+    })
+}
+
+impl<S> Layer<S> for LogLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if meta.is_event() && !self.wants(meta) {
+            Interest::never()
+        } else {
+            Interest::always()
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
+        !meta.is_event() || self.wants(meta)
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        // Spans of every level stay visible (they carry ids); events are
+        // filtered per callsite above.
+        None
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        // Another layer may have enabled this callsite: filter again.
+        if !self.wants(meta) {
+            return;
+        }
+        let span = ctx.event_span(event);
+        let info = SpanInfo {
+            name: span.as_ref().map(|s| s.name()),
+            ids: current_otel_ids(),
+        };
+        let mut line = Vec::with_capacity(256);
+        self.format
+            .format(event, info, SystemTime::now(), &mut line);
+        self.writer.send(line, *meta.level());
+    }
+}

@@ -1,0 +1,118 @@
+//! Redaction of secrets by field name.
+//!
+//! A field is secret when its lower-cased name equals one of the configured
+//! names, or ends with one after a `_`, `.` or `-` separator (`db_password`,
+//! `http.request.header.authorization`, `x-api-key`). Counting names such as
+//! `prompt_tokens` are not secrets (`tokens` ≠ `token`).
+
+/// The value written in place of a secret.
+pub const REDACTED: &str = "[REDACTED]";
+
+/// The names redacted by default.
+pub const DEFAULT_SECRET_NAMES: &[&str] = &[
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "api-key",
+    "authorization",
+    "cookie",
+    "set-cookie",
+    "private_key",
+    "access_key",
+];
+
+/// Decides which field names are secrets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redactor {
+    names: Vec<String>,
+}
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new(DEFAULT_SECRET_NAMES.iter().copied())
+    }
+}
+
+impl Redactor {
+    /// A redactor for `names` (matched case-insensitively, as whole name or suffix).
+    pub fn new<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self {
+            names: names
+                .into_iter()
+                .map(|n| n.as_ref().to_ascii_lowercase())
+                .collect(),
+        }
+    }
+
+    /// Whether a field called `field` must be redacted.
+    pub fn is_secret(&self, field: &str) -> bool {
+        // Fast path: most names are short, lower-case identifiers.
+        let owned;
+        let lower = if field.bytes().any(|b| b.is_ascii_uppercase()) {
+            owned = field.to_ascii_lowercase();
+            owned.as_str()
+        } else {
+            field
+        };
+        self.names.iter().any(|n| {
+            lower == n
+                || (lower.len() > n.len()
+                    && lower.ends_with(n.as_str())
+                    && matches!(
+                        lower.as_bytes()[lower.len() - n.len() - 1],
+                        b'_' | b'.' | b'-'
+                    ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_suffixes() {
+        let r = Redactor::default();
+        for secret in [
+            "password",
+            "PASSWORD",
+            "db_password",
+            "api_key",
+            "X-Api-Key",
+            "apikey",
+            "auth_token",
+            "token",
+            "http.request.header.authorization",
+            "Cookie",
+            "client_secret",
+            "passwd",
+        ] {
+            assert!(r.is_secret(secret), "{secret}");
+        }
+        for plain in [
+            "prompt_tokens",
+            "completion_tokens",
+            "user_id",
+            "query",
+            "tokens",
+            "keyboard",
+            "secretary",
+        ] {
+            assert!(!r.is_secret(plain), "{plain}");
+        }
+    }
+
+    #[test]
+    fn configurable() {
+        let r = Redactor::new(["ssn"]);
+        assert!(r.is_secret("user_ssn"));
+        assert!(!r.is_secret("password"));
+    }
+}

@@ -1,0 +1,169 @@
+//! The one global `tracing` subscriber shared by the logging and tracing pillars.
+//!
+//! `init_logging` and `init_tracing` may run in either order, once each. The
+//! first of them installs the process' global subscriber: a `Registry` with one
+//! empty slot per pillar. Each pillar then fills its own slot. An empty slot
+//! costs one atomic load per callback and declares no interest, so a pillar that
+//! is off costs (almost) nothing; filling a slot rebuilds tracing's interest cache
+//! so callsites see the new layer.
+//!
+//! Slots are filled once (a [`OnceLock`]) rather than through
+//! `tracing_subscriber::reload`, whose read lock on every callback would be a
+//! shared, contended cache line on the hot path.
+
+use std::any::TypeId;
+use std::sync::{Arc, OnceLock};
+
+use tracing::level_filters::LevelFilter;
+use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{Layer, Registry};
+
+use crate::error::{Error, Result};
+use crate::logging::LogLayer;
+
+/// A layer that is filled in once, after the subscriber is installed.
+pub(crate) struct Slot<L>(Arc<OnceLock<L>>);
+
+impl<L> Clone for Slot<L> {
+    fn clone(&self) -> Self {
+        Self(Arc::clone(&self.0))
+    }
+}
+
+impl<L> Slot<L> {
+    fn empty() -> Self {
+        Self(Arc::new(OnceLock::new()))
+    }
+
+    /// Fills the slot; `false` if it was filled already.
+    fn fill(&self, layer: L) -> bool {
+        let ok = self.0.set(layer).is_ok();
+        if ok {
+            tracing_core::callsite::rebuild_interest_cache();
+        }
+        ok
+    }
+}
+
+impl<S, L> Layer<S> for Slot<L>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    L: Layer<S>,
+{
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        match self.0.get() {
+            Some(l) => l.register_callsite(meta),
+            None => Interest::never(),
+        }
+    }
+
+    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
+        self.0.get().is_some_and(|l| l.enabled(meta, ctx))
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        match self.0.get() {
+            Some(l) => l.max_level_hint(),
+            None => Some(LevelFilter::OFF),
+        }
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_new_span(attrs, id, ctx);
+        }
+    }
+
+    fn on_record(&self, span: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_record(span, values, ctx);
+        }
+    }
+
+    fn on_follows_from(&self, span: &Id, follows: &Id, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_follows_from(span, follows, ctx);
+        }
+    }
+
+    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, S>) -> bool {
+        self.0.get().is_none_or(|l| l.event_enabled(event, ctx))
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_event(event, ctx);
+        }
+    }
+
+    fn on_enter(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_enter(id, ctx);
+        }
+    }
+
+    fn on_exit(&self, id: &Id, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_exit(id, ctx);
+        }
+    }
+
+    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_close(id, ctx);
+        }
+    }
+
+    fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, S>) {
+        if let Some(l) = self.0.get() {
+            l.on_id_change(old, new, ctx);
+        }
+    }
+
+    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
+        if id == TypeId::of::<Self>() {
+            return Some(self as *const Self as *const ());
+        }
+        // SAFETY: forwarded to the inner layer, which upholds downcast_raw's contract.
+        self.0.get().and_then(|l| unsafe { l.downcast_raw(id) })
+    }
+}
+
+/// The slots of the installed subscriber.
+pub(crate) struct Slots {
+    pub logs: Slot<LogLayer>,
+}
+
+static SLOTS: OnceLock<std::result::Result<Slots, String>> = OnceLock::new();
+
+/// Installs the global subscriber on first use; returns its slots.
+pub(crate) fn slots() -> Result<&'static Slots> {
+    let installed = SLOTS.get_or_init(|| {
+        let slots = Slots {
+            logs: Slot::empty(),
+        };
+        let subscriber = Registry::default().with(slots.logs.clone());
+        match tracing::subscriber::set_global_default(subscriber) {
+            Ok(()) => Ok(slots),
+            Err(e) => Err(e.to_string()),
+        }
+    });
+    installed.as_ref().map_err(|_| Error::AlreadyInstalled {
+        what: "a global tracing subscriber (installed outside megaobs; compose megaobs::logging::LogLayer into it instead)",
+    })
+}
+
+/// Fills the logging slot.
+pub(crate) fn install_log_layer(layer: LogLayer) -> Result<()> {
+    if slots()?.logs.fill(layer) {
+        Ok(())
+    } else {
+        Err(Error::AlreadyInstalled {
+            what: "logging (init_logging)",
+        })
+    }
+}
