@@ -20,18 +20,21 @@ use tracing::{Event, Level};
 use super::redact::{Redactor, REDACTED};
 use super::timestamp::write_rfc3339_millis;
 
-const RESERVED: &[&str] = &[
-    "timestamp",
-    "level",
-    "logger",
-    "message",
-    "module",
-    "function",
-    "line",
-    "trace_id",
-    "span_id",
-    "service",
-];
+fn is_reserved(name: &str) -> bool {
+    matches!(
+        name,
+        "timestamp"
+            | "level"
+            | "logger"
+            | "message"
+            | "module"
+            | "function"
+            | "line"
+            | "trace_id"
+            | "span_id"
+            | "service"
+    )
+}
 
 /// The span context a line is written in.
 #[derive(Debug, Default, Clone, Copy)]
@@ -234,7 +237,7 @@ impl FieldWriter<'_> {
         let name = field.name();
         if self.json {
             self.fields.push(b',');
-            if RESERVED.contains(&name) {
+            if is_reserved(name) {
                 let mut k = String::with_capacity(name.len() + 7);
                 k.push_str("fields.");
                 k.push_str(name);
@@ -248,7 +251,7 @@ impl FieldWriter<'_> {
             self.fields.extend_from_slice(name.as_bytes());
             self.fields.push(b'=');
         }
-        if self.redactor.is_secret(name) {
+        if self.redactor.is_secret_static(name) {
             if self.json {
                 json_str(self.fields, REDACTED);
             } else {

@@ -25,10 +25,22 @@ pub const DEFAULT_SECRET_NAMES: &[&str] = &[
 ];
 
 /// Decides which field names are secrets.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Redactor {
     names: Vec<String>,
+    /// Unique per list (clones share it): keys the per-thread answer cache.
+    id: u64,
 }
+
+impl PartialEq for Redactor {
+    fn eq(&self, other: &Self) -> bool {
+        self.names == other.names
+    }
+}
+
+impl Eq for Redactor {}
+
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 impl Default for Redactor {
     fn default() -> Self {
@@ -48,7 +60,34 @@ impl Redactor {
                 .into_iter()
                 .map(|n| n.as_ref().to_ascii_lowercase())
                 .collect(),
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    /// [`is_secret`](Self::is_secret) for `tracing` field names, which are
+    /// `&'static str`: answers are cached per thread by the name's address, so a
+    /// callsite's fields are matched against the list once, not on every event.
+    #[inline]
+    pub(crate) fn is_secret_static(&self, field: &'static str) -> bool {
+        use std::cell::Cell;
+        const SLOTS: usize = 64;
+        thread_local! {
+            // (redactor id, name address, answer)
+            static CACHE: [Cell<(u64, usize, bool)>; SLOTS] = const { [const { Cell::new((0, 0, false)) }; SLOTS] };
+        }
+        let me = self.id;
+        let key = field.as_ptr() as usize;
+        let slot = (key >> 3 ^ key >> 9) % SLOTS;
+        let hit = CACHE.try_with(|c| {
+            let (r, k, answer) = c[slot].get();
+            (r == me && k == key).then_some(answer)
+        });
+        if let Ok(Some(answer)) = hit {
+            return answer;
+        }
+        let answer = self.is_secret(field);
+        let _ = CACHE.try_with(|c| c[slot].set((me, key, answer)));
+        answer
     }
 
     /// Whether a field called `field` must be redacted.

@@ -6,13 +6,21 @@
 //! Drop policy: when the queue is full, the new line is dropped and counted
 //! (`log_lines_dropped_total`, and in [`super::LoggingGuard::dropped_lines`]).
 //! Memory is bounded by the queue capacity.
+//!
+//! Wake-ups: the writer does not block in `recv` (waking a blocked receiver
+//! costs every log call a futex syscall, ~1 µs). It drains the queue, then parks
+//! for a short while; a logging thread unparks it only when the queue is half
+//! full, and control messages (flush, shutdown) unpark it at once. Idle, it wakes
+//! at most every [`MAX_IDLE`]; a line waits at most that long before being written.
 
 use std::io::{self, Write};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
-use std::sync::Arc;
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{self, SyncSender};
+use std::sync::{Arc, OnceLock};
+use std::thread::{JoinHandle, Thread};
 use std::time::Duration;
+
+use crossbeam_channel::{Receiver, Sender, TrySendError};
 
 use tracing::Level;
 
@@ -36,12 +44,19 @@ pub(crate) struct Outputs {
     pub custom: Option<Box<dyn Write + Send>>,
 }
 
+/// Longest the idle writer sleeps between looks at the queue.
+pub(crate) const MAX_IDLE: Duration = Duration::from_millis(50);
+const MIN_IDLE: Duration = Duration::from_millis(2);
+
 /// The application side of the writer: a queue and its drop counter.
 #[derive(Debug)]
 pub(crate) struct WriterHandle {
-    tx: SyncSender<Msg>,
+    tx: Sender<Msg>,
     dropped: AtomicU64,
     metrics: MetricsCollector,
+    wake_at: usize,
+    thread: OnceLock<Thread>,
+    parked: Arc<AtomicBool>,
 }
 
 impl WriterHandle {
@@ -49,11 +64,21 @@ impl WriterHandle {
     #[inline]
     pub fn send(&self, bytes: Vec<u8>, level: Level) {
         match self.tx.try_send(Msg::Line { bytes, level }) {
-            Ok(()) => {}
+            Ok(()) => {
+                if self.tx.len() >= self.wake_at && self.parked.load(Ordering::Relaxed) {
+                    self.wake();
+                }
+            }
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 self.metrics.record_log_line_dropped();
             }
+        }
+    }
+
+    fn wake(&self) {
+        if let Some(t) = self.thread.get() {
+            t.unpark();
         }
     }
 
@@ -79,13 +104,17 @@ impl WriterHandle {
         let mut msg = make(ack_tx);
         loop {
             match self.tx.try_send(msg) {
-                Ok(()) => break,
+                Ok(()) => {
+                    self.wake();
+                    break;
+                }
                 Err(TrySendError::Disconnected(_)) => return true, // already stopped
                 Err(TrySendError::Full(m)) => {
                     if std::time::Instant::now() >= deadline {
                         return false;
                     }
                     msg = m;
+                    self.wake();
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
@@ -101,15 +130,21 @@ pub(crate) fn start(
     capacity: usize,
     metrics: MetricsCollector,
 ) -> io::Result<(Arc<WriterHandle>, JoinHandle<()>)> {
-    let (tx, rx) = mpsc::sync_channel(capacity.max(1));
+    let capacity = capacity.max(1);
+    let (tx, rx) = crossbeam_channel::bounded(capacity);
+    let parked = Arc::new(AtomicBool::new(false));
     let handle = Arc::new(WriterHandle {
         tx,
         dropped: AtomicU64::new(0),
         metrics: metrics.clone(),
+        wake_at: (capacity / 2).max(1),
+        thread: OnceLock::new(),
+        parked: Arc::clone(&parked),
     });
     let thread = std::thread::Builder::new()
         .name("megaobs-log-writer".into())
-        .spawn(move || run(rx, outputs, metrics))?;
+        .spawn(move || run(rx, outputs, metrics, parked))?;
+    let _ = handle.thread.set(thread.thread().clone());
     Ok((handle, thread))
 }
 
@@ -132,13 +167,28 @@ impl ErrorReporter {
     }
 }
 
-fn run(rx: Receiver<Msg>, mut out: Outputs, metrics: MetricsCollector) {
+fn run(rx: Receiver<Msg>, mut out: Outputs, metrics: MetricsCollector, parked: Arc<AtomicBool>) {
     let mut stdout = io::BufWriter::with_capacity(64 * 1024, io::stdout());
     let mut errors = ErrorReporter {
         metrics,
         reported: [false; 4],
     };
-    while let Ok(first) = rx.recv() {
+    let mut idle = MIN_IDLE;
+    loop {
+        let first = match rx.try_recv() {
+            Ok(m) => m,
+            Err(crossbeam_channel::TryRecvError::Disconnected) => break,
+            Err(crossbeam_channel::TryRecvError::Empty) => {
+                parked.store(true, Ordering::SeqCst);
+                if rx.is_empty() {
+                    std::thread::park_timeout(idle);
+                    idle = (idle * 2).min(MAX_IDLE);
+                }
+                parked.store(false, Ordering::SeqCst);
+                continue;
+            }
+        };
+        idle = MIN_IDLE;
         let mut next = Some(first);
         let mut acks = Vec::new();
         let mut stop = false;
