@@ -1,8 +1,9 @@
 //! The main job: a simulated MegaAgent Pro research service, instrumented with megaobs.
 //!
-//! Today it exercises the metrics pillar end to end: simulated research workflows
-//! (nodes, cache, vector store, database, LLM calls, routing, human reviews, error
-//! recovery) record every metric family, and `/metrics` serves them.
+//! Today it exercises the metrics and logging pillars end to end: simulated
+//! research workflows (nodes, cache, vector store, database, LLM calls, routing,
+//! human reviews, error recovery) record every metric family, `/metrics` serves
+//! them, and JSON logs go to `./logs/` (the console gets only the banner and status).
 //!
 //! ```text
 //! cargo run --release -p megaobs --example observability_example -- --duration 10
@@ -66,9 +67,13 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     c.connection_opened();
     let http_start = Instant::now();
 
+    let span = tracing::info_span!("research_workflow");
+    let _entered = span.enter();
+    megaobs::log_workflow_event!(wf, "started", user_id = "user-42");
     c.record_workflow_node(wf, "analyze_query", Status::Success);
     // Cache: exact hits, semantic hits, misses (then a set), rare errors.
     let r = rng.unit();
+    megaobs::log_cache_operation!("get", r < 0.45, 0.5, "query:research");
     if r < 0.3 {
         c.record_cache_hit(CacheHitKind::Exact, ms(0.2 + rng.unit()));
     } else if r < 0.45 {
@@ -96,6 +101,11 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     let mut status = Status::Success;
     if rng.unit() < 0.1 {
         c.record_llm_request(model, Status::Error, ms(50.0 + 100.0 * rng.unit()), 150, 0);
+        tracing::warn!(
+            model,
+            strategy = "exponential_backoff",
+            "LLM call failed, retrying"
+        );
         c.record_error_recovery_attempt("exponential_backoff");
         if rng.unit() < 0.8 {
             c.record_error_recovery_success("exponential_backoff");
@@ -131,6 +141,11 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
         c.record_human_review_completed(wf, decision, requested.elapsed());
     }
     c.record_workflow_node(wf, "finalize", status);
+    if status == Status::Success {
+        megaobs::log_workflow_event!(wf, "completed");
+    } else {
+        tracing::error!(workflow_name = wf, "Workflow failed after retries");
+    }
     timer.set_status(status);
     drop(timer);
 
@@ -151,6 +166,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !(args.rps > 0.0 && args.rps <= 10_000.0) {
         return Err(format!("--rps must be between 0 and 10000, got {}", args.rps).into());
     }
+    // Logs: JSON files in LOG_DIR (default ./logs); the console keeps the banner readable.
+    let mut logging = config.logging.clone();
+    logging.console = false;
+    let log_dir = logging.dir.clone();
+    let service = logging.service_name.clone();
+    let log_guard = megaobs::init_logging(logging)?;
     let collector = megaobs::metrics().clone();
     collector.set_vector_store_collection("research_documents", 384, 1200);
     let server = MetricsServer::builder(collector.clone())
@@ -166,7 +187,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         server.local_addr()
     );
     println!("  traces:  not yet emitted (the tracing pillar is the next milestone)");
-    println!("  logs:    not yet emitted (the logging pillar is the next milestone)");
+    println!(
+        "  logs:    {}/{service}.log and {service}.error.log, JSON   (LOG_DIR, LOG_LEVEL, LOG_FORMAT, LOG_SYSLOG)",
+        log_dir.display()
+    );
     println!(
         "  load:    {} simulated research requests/s; {}",
         args.rps,
@@ -183,7 +207,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
             let mut pending = Vec::new();
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rps));
-            let mut status = tokio::time::interval(Duration::from_secs(5));
+            let every = Duration::from_secs(5);
+            let mut status = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             let mut done = 0u64;
             loop {
                 tokio::select! {
@@ -212,6 +237,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ = stop => {}
     }
     server.shutdown();
+    drop(log_guard); // writes every queued line
     println!("stopped cleanly");
     Ok(())
 }
