@@ -110,6 +110,95 @@ pub struct TracingConfig {
     pub otlp_endpoint: String,
     /// `OTLP_PROTOCOL` (fallback `OTEL_EXPORTER_OTLP_PROTOCOL`).
     pub otlp_protocol: OtlpProtocol,
+    /// `service.version` resource attribute (also from `OTEL_RESOURCE_ATTRIBUTES`).
+    pub service_version: Option<String>,
+    /// `deployment.environment.name` resource attribute (also from `OTEL_RESOURCE_ATTRIBUTES`).
+    pub deployment_environment: Option<String>,
+    /// Further resource attributes (`OTEL_RESOURCE_ATTRIBUTES=k=v,k2=v2`).
+    pub resource_attributes: Vec<(String, String)>,
+    /// Spans that may wait for export; when full, new spans are dropped and counted.
+    pub max_queue_size: usize,
+    /// Spans per export request.
+    pub max_export_batch_size: usize,
+    /// Longest a finished span waits before its batch is exported.
+    pub scheduled_delay: Duration,
+    /// Deadline of one export request (retries included).
+    pub export_timeout: Duration,
+}
+
+impl TracingConfig {
+    /// Sets the service name.
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.service_name = name.into();
+        self
+    }
+    /// Turns tracing on or off.
+    pub fn enabled(mut self, on: bool) -> Self {
+        self.enabled = on;
+        self
+    }
+    /// Chooses the exporter.
+    pub fn exporter(mut self, exporter: TracingExporter) -> Self {
+        self.exporter = exporter;
+        self
+    }
+    /// Sets the head sampling ratio (0.0 to 1.0, parent-based).
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.sample_rate = rate;
+        self
+    }
+    /// Sets Jaeger's host and OTLP port.
+    pub fn jaeger(mut self, host: impl Into<String>, port: u16) -> Self {
+        self.jaeger_host = host.into();
+        self.jaeger_port = port;
+        self
+    }
+    /// Sets the Zipkin collector URL.
+    pub fn zipkin_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.zipkin_endpoint = url.into();
+        self
+    }
+    /// Sets the OTLP endpoint and protocol.
+    pub fn otlp(mut self, endpoint: impl Into<String>, protocol: OtlpProtocol) -> Self {
+        self.otlp_endpoint = endpoint.into();
+        self.otlp_protocol = protocol;
+        self
+    }
+    /// Sets `service.version`.
+    pub fn service_version(mut self, version: impl Into<String>) -> Self {
+        self.service_version = Some(version.into());
+        self
+    }
+    /// Sets `deployment.environment.name`.
+    pub fn deployment_environment(mut self, env: impl Into<String>) -> Self {
+        self.deployment_environment = Some(env.into());
+        self
+    }
+    /// Adds a resource attribute.
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource_attributes.push((key.into(), value.into()));
+        self
+    }
+    /// Sets the export queue's capacity in spans.
+    pub fn max_queue_size(mut self, spans: usize) -> Self {
+        self.max_queue_size = spans;
+        self
+    }
+    /// Sets the batch size.
+    pub fn max_export_batch_size(mut self, spans: usize) -> Self {
+        self.max_export_batch_size = spans;
+        self
+    }
+    /// Sets how long a finished span may wait for its batch.
+    pub fn scheduled_delay(mut self, delay: Duration) -> Self {
+        self.scheduled_delay = delay;
+        self
+    }
+    /// Sets one export's deadline.
+    pub fn export_timeout(mut self, timeout: Duration) -> Self {
+        self.export_timeout = timeout;
+        self
+    }
 }
 
 impl Default for TracingConfig {
@@ -124,6 +213,13 @@ impl Default for TracingConfig {
             zipkin_endpoint: "http://localhost:9411/api/v2/spans".to_string(),
             otlp_endpoint: "localhost:4317".to_string(),
             otlp_protocol: OtlpProtocol::Grpc,
+            service_version: None,
+            deployment_environment: None,
+            resource_attributes: Vec::new(),
+            max_queue_size: 2048,
+            max_export_batch_size: 512,
+            scheduled_delay: Duration::from_millis(1000),
+            export_timeout: Duration::from_secs(3),
         }
     }
 }
@@ -178,7 +274,37 @@ impl TracingConfig {
             },
             None => d.otlp_protocol,
         };
+        let mut resource_attributes = Vec::new();
+        let (mut service_version, mut deployment_environment) = (None, None);
+        if let Some(raw) = env.string("OTEL_RESOURCE_ATTRIBUTES")? {
+            for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let Some((k, v)) = pair.split_once('=').filter(|(k, _)| !k.trim().is_empty())
+                else {
+                    return Err(invalid(
+                        "OTEL_RESOURCE_ATTRIBUTES",
+                        &raw,
+                        "comma-separated key=value pairs",
+                    ));
+                };
+                let (k, v) = (k.trim().to_string(), v.trim().to_string());
+                match k.as_str() {
+                    "service.version" => service_version = Some(v),
+                    "deployment.environment" | "deployment.environment.name" => {
+                        deployment_environment = Some(v)
+                    }
+                    "service.name" => {}
+                    _ => resource_attributes.push((k, v)),
+                }
+            }
+        }
         Ok(Self {
+            service_version,
+            deployment_environment,
+            resource_attributes,
+            max_queue_size: d.max_queue_size,
+            max_export_batch_size: d.max_export_batch_size,
+            scheduled_delay: d.scheduled_delay,
+            export_timeout: d.export_timeout,
             enabled,
             service_name: service_name(&env)?,
             exporter,

@@ -27,6 +27,7 @@ mod error;
 pub mod logging;
 pub mod metrics;
 mod subscriber;
+pub mod trace;
 
 /// The README's Rust snippets, compiled and run as doctests.
 #[cfg(doctest)]
@@ -37,3 +38,4 @@ pub use config::{ApiConfig, LoggingConfig, MetricsConfig, ObservabilityConfig, T
 pub use error::{Error, Result};
 pub use logging::{init_logging, LoggingGuard};
 pub use metrics::{get_metrics_collector, metrics, MetricsCollector, WorkflowTimer};
+pub use trace::{init_tracing, TracingContext, TracingGuard};

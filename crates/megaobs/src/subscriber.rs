@@ -2,10 +2,11 @@
 //!
 //! `init_logging` and `init_tracing` may run in either order, once each. The
 //! first of them installs the process' global subscriber: a `Registry` with one
-//! empty slot per pillar. Each pillar then fills its own slot. An empty slot
-//! costs one atomic load per callback and declares no interest, so a pillar that
-//! is off costs (almost) nothing; filling a slot rebuilds tracing's interest cache
-//! so callsites see the new layer.
+//! empty slot per pillar. Each pillar then fills its own slot. Each slot sits
+//! behind a per-layer filter ([`SlotFilter`]), so one pillar's choices (say, the
+//! log level) never hide spans or events from the other; an empty slot is not
+//! interested in anything, so a pillar that is off costs nothing. Filling a slot
+//! rebuilds tracing's interest cache so callsites see the new layer.
 //!
 //! Slots are filled once (a [`OnceLock`]) rather than through
 //! `tracing_subscriber::reload`, whose read lock on every callback would be a
@@ -18,12 +19,13 @@ use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
-use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::{Layer, Registry};
 
 use crate::error::{Error, Result};
 use crate::logging::LogLayer;
+use crate::trace::OtelBridge;
 
 /// A layer that is filled in once, after the subscriber is installed.
 pub(crate) struct Slot<L>(Arc<OnceLock<L>>);
@@ -54,24 +56,6 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
     L: Layer<S>,
 {
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        match self.0.get() {
-            Some(l) => l.register_callsite(meta),
-            None => Interest::never(),
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, ctx: Context<'_, S>) -> bool {
-        self.0.get().is_some_and(|l| l.enabled(meta, ctx))
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        match self.0.get() {
-            Some(l) => l.max_level_hint(),
-            None => Some(LevelFilter::OFF),
-        }
-    }
-
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if let Some(l) = self.0.get() {
             l.on_new_span(attrs, id, ctx);
@@ -133,8 +117,57 @@ where
     }
 }
 
+/// What a slotted layer wants to see, decided per callsite.
+pub(crate) trait SlotInterest {
+    /// Whether this span or event callsite is of interest.
+    fn wants(&self, meta: &Metadata<'_>) -> bool;
+}
+
+impl SlotInterest for LogLayer {
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        self.wants_callsite(meta)
+    }
+}
+
+impl SlotInterest for OtelBridge {
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        self.wants_callsite(meta)
+    }
+}
+
+/// The per-layer filter of a slot: interested in nothing while empty, then in
+/// what its layer wants.
+pub(crate) struct SlotFilter<L>(Arc<OnceLock<L>>);
+
+impl<S, L: SlotInterest> Filter<S> for SlotFilter<L> {
+    fn enabled(&self, meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
+        self.0.get().is_some_and(|l| l.wants(meta))
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        match self.0.get() {
+            Some(l) if l.wants(meta) => Interest::always(),
+            _ => Interest::never(),
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        match self.0.get() {
+            Some(_) => None,
+            None => Some(LevelFilter::OFF),
+        }
+    }
+}
+
+impl<L> Slot<L> {
+    fn filter(&self) -> SlotFilter<L> {
+        SlotFilter(Arc::clone(&self.0))
+    }
+}
+
 /// The slots of the installed subscriber.
 pub(crate) struct Slots {
+    pub otel: Slot<OtelBridge>,
     pub logs: Slot<LogLayer>,
 }
 
@@ -144,9 +177,12 @@ static SLOTS: OnceLock<std::result::Result<Slots, String>> = OnceLock::new();
 pub(crate) fn slots() -> Result<&'static Slots> {
     let installed = SLOTS.get_or_init(|| {
         let slots = Slots {
+            otel: Slot::empty(),
             logs: Slot::empty(),
         };
-        let subscriber = Registry::default().with(slots.logs.clone());
+        let subscriber = Registry::default()
+            .with(slots.otel.clone().with_filter(slots.otel.filter()))
+            .with(slots.logs.clone().with_filter(slots.logs.filter()));
         match tracing::subscriber::set_global_default(subscriber) {
             Ok(()) => Ok(slots),
             Err(e) => Err(e.to_string()),
@@ -164,6 +200,17 @@ pub(crate) fn install_log_layer(layer: LogLayer) -> Result<()> {
     } else {
         Err(Error::AlreadyInstalled {
             what: "logging (init_logging)",
+        })
+    }
+}
+
+/// Fills the OpenTelemetry slot.
+pub(crate) fn install_otel_layer(slots: &Slots, layer: OtelBridge) -> Result<()> {
+    if slots.otel.fill(layer) {
+        Ok(())
+    } else {
+        Err(Error::AlreadyInstalled {
+            what: "tracing (init_tracing)",
         })
     }
 }

@@ -14,6 +14,7 @@ use tracing_subscriber::Layer;
 
 use super::format::{LineFormat, SpanInfo};
 use super::writer::WriterHandle;
+use crate::trace::SpanName;
 
 /// Formats every enabled event as one line and hands it to the log writer thread.
 ///
@@ -32,20 +33,28 @@ impl LogLayer {
     fn wants(&self, meta: &Metadata<'_>) -> bool {
         self.filter.would_enable(meta.target(), meta.level())
     }
+
+    /// Spans always (they give lines their context); events by the level filter.
+    pub(crate) fn wants_callsite(&self, meta: &Metadata<'_>) -> bool {
+        !meta.is_event() || self.wants(meta)
+    }
 }
 
 /// The trace and span ids of the current OpenTelemetry context, if valid.
 #[inline]
 pub(crate) fn current_otel_ids() -> Option<(u128, u64)> {
-    opentelemetry::Context::map_current(|cx| {
-        let span = cx.span();
-        let sc = span.span_context();
-        sc.is_valid().then(|| {
-            (
-                u128::from_be_bytes(sc.trace_id().to_bytes()),
-                u64::from_be_bytes(sc.span_id().to_bytes()),
-            )
-        })
+    opentelemetry::Context::map_current(otel_ids)
+}
+
+#[inline]
+fn otel_ids(cx: &opentelemetry::Context) -> Option<(u128, u64)> {
+    let span = cx.span();
+    let sc = span.span_context();
+    sc.is_valid().then(|| {
+        (
+            u128::from_be_bytes(sc.trace_id().to_bytes()),
+            u64::from_be_bytes(sc.span_id().to_bytes()),
+        )
     })
 }
 
@@ -78,13 +87,22 @@ where
             return;
         }
         let span = ctx.event_span(event);
-        let info = SpanInfo {
-            name: span.as_ref().map(|s| s.name()),
-            ids: current_otel_ids(),
-        };
         let mut line = Vec::with_capacity(256);
-        self.format
-            .format(event, info, SystemTime::now(), &mut line);
+        opentelemetry::Context::map_current(|cx| {
+            let ids = otel_ids(cx);
+            // A span started by megaobs' own API names itself while it is the
+            // innermost OpenTelemetry span; otherwise the innermost `tracing` span.
+            let own = cx
+                .get::<SpanName>()
+                .filter(|n| ids.is_some_and(|(_, id)| id == n.span_id))
+                .map(|n| n.name.as_ref());
+            let info = SpanInfo {
+                name: own.or_else(|| span.as_ref().map(|s| s.name())),
+                ids,
+            };
+            self.format
+                .format(event, info, SystemTime::now(), &mut line);
+        });
         self.writer.send(line, *meta.level());
     }
 }

@@ -42,8 +42,10 @@ use std::time::Duration;
 
 use tracing_subscriber::filter::Targets;
 
+pub(crate) use layer::current_otel_ids;
 pub use layer::LogLayer;
 pub use redact::Redactor;
+pub(crate) use syslog::hostname;
 
 use crate::config::{LogFormat, LoggingConfig};
 use crate::error::{Error, Result};

@@ -194,7 +194,8 @@ fn tcp_connect(addr: &str) -> io::Result<TcpStream> {
     Err(last)
 }
 
-fn hostname() -> String {
+/// This machine's host name (`-` if unknown), as syslog and `host.name` use it.
+pub(crate) fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
     let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };

@@ -156,6 +156,12 @@ metrics! {
         "Log lines dropped because the log writer's queue was full (the app is never blocked).";
     LOG_OUTPUT_ERRORS: Counter "log_output_errors_total" ["output"] "megaobs"
         "Failed writes to a log output (console, file, syslog, writer); the line is lost for that output only.";
+    SPANS_EXPORTED: Counter "otel_spans_exported_total" [] "megaobs"
+        "Spans handed to the trace exporter successfully.";
+    SPANS_DROPPED: Counter "otel_spans_dropped_total" ["reason"] "megaobs"
+        "Spans lost: the export queue was full (queue_full) or the export failed (export_failed).";
+    EXPORT_ERRORS: Counter "otel_export_errors_total" [] "megaobs"
+        "Failed trace export requests (backend down, timeout, rejected).";
     LABEL_OVERFLOW: Counter "megaobs_label_overflow_total" ["metric"] "megaobs"
         "Label values folded into __overflow__ by the cardinality guard, by metric.";
 }

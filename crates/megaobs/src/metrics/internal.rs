@@ -1,6 +1,8 @@
 //! megaobs' own health: what the logging and tracing pillars drop or fail to write.
 
-use super::catalog::{LOG_LINES_DROPPED, LOG_OUTPUT_ERRORS};
+use super::catalog::{
+    EXPORT_ERRORS, LOG_LINES_DROPPED, LOG_OUTPUT_ERRORS, SPANS_DROPPED, SPANS_EXPORTED,
+};
 use super::encode::Encoder;
 use super::value::Counter;
 use super::MetricsCollector;
@@ -31,6 +33,17 @@ impl LogOutput {
 pub(crate) struct InternalMetrics {
     log_lines_dropped: Counter,
     log_output_errors: [Counter; 4],
+    spans_exported: Counter,
+    /// queue_full, export_failed
+    spans_dropped: [Counter; 2],
+    export_errors: Counter,
+}
+
+/// Why spans were lost, as labelled in `otel_spans_dropped_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SpanDrop {
+    QueueFull,
+    ExportFailed,
 }
 
 impl InternalMetrics {
@@ -45,12 +58,32 @@ impl InternalMetrics {
                 self.log_output_errors[o as usize].get(),
             );
         }
+        enc.header(&SPANS_EXPORTED);
+        enc.counter(&SPANS_EXPORTED, &[], self.spans_exported.get());
+        enc.header(&SPANS_DROPPED);
+        for (reason, i) in [("queue_full", 0), ("export_failed", 1)] {
+            enc.counter(&SPANS_DROPPED, &[reason], self.spans_dropped[i].get());
+        }
+        enc.header(&EXPORT_ERRORS);
+        enc.counter(&EXPORT_ERRORS, &[], self.export_errors.get());
     }
 }
 
 impl MetricsCollector {
     pub(crate) fn record_log_line_dropped(&self) {
         self.inner.internal.log_lines_dropped.inc();
+    }
+
+    pub(crate) fn record_spans_exported(&self, n: u64) {
+        self.inner.internal.spans_exported.inc_by(n);
+    }
+
+    pub(crate) fn record_spans_dropped(&self, reason: SpanDrop, n: u64) {
+        self.inner.internal.spans_dropped[reason as usize].inc_by(n);
+    }
+
+    pub(crate) fn record_export_error(&self) {
+        self.inner.internal.export_errors.inc();
     }
 
     pub(crate) fn record_log_output_error(&self, output: LogOutput) {

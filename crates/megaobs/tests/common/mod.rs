@@ -1,5 +1,8 @@
-//! Shared test helpers: real binaries, exposition parsing, a real Prometheus.
+//! Shared test helpers: real binaries, exposition parsing, a real Prometheus,
+//! in-process trace receivers.
 #![allow(dead_code)]
+
+pub mod receivers;
 
 use std::io::Write;
 use std::net::{SocketAddr, TcpListener};

@@ -1,0 +1,222 @@
+//! Manual spans: [`TracingContext`] and the free helpers acting on the current span.
+
+use std::borrow::Cow;
+
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
+use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
+
+use super::tracer;
+
+/// The name of a span megaobs started, kept in its context so log lines can name
+/// their `function` (with the span id, to know it is still the innermost span).
+#[derive(Debug, Clone)]
+pub(crate) struct SpanName {
+    pub span_id: u64,
+    pub name: Cow<'static, str>,
+}
+
+/// A span that is current while this guard lives (the seed's `with TracingContext(...)`).
+///
+/// ```
+/// use megaobs::trace::TracingContext;
+///
+/// let span = TracingContext::new("complex_operation");
+/// span.set_attribute("user_id", "123");
+/// span.add_event("operation_started");
+/// // ... work; spans and log lines created here are its children ...
+/// span.set_attribute("result_count", 3);
+/// span.add_event("operation_completed");
+/// // ended (and made no longer current) when dropped
+/// ```
+///
+/// When tracing is not initialised or is disabled, every method is a no-op and the
+/// guard costs one atomic load. The guard is `!Send`: it marks the span current on
+/// this thread. For async code keep [`TracingContext::context`] and use
+/// `opentelemetry::trace::FutureExt::with_context`, or the `#[trace_async]` macro.
+#[must_use = "the span is current only while the TracingContext lives"]
+#[derive(Debug)]
+pub struct TracingContext {
+    cx: Option<Context>,
+    _guard: Option<ContextGuard>,
+}
+
+/// Builds a [`TracingContext`] with a kind and initial attributes.
+#[derive(Debug)]
+#[must_use]
+pub struct TracingContextBuilder {
+    name: Cow<'static, str>,
+    kind: SpanKind,
+    attributes: Vec<KeyValue>,
+    parent: Option<Context>,
+}
+
+impl TracingContextBuilder {
+    /// Sets the span kind (default `Internal`).
+    pub fn kind(mut self, kind: SpanKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Adds an attribute known at start (visible to samplers).
+    pub fn attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
+        self.attributes.push(KeyValue::new(key, value));
+        self
+    }
+
+    /// Uses `parent` instead of the current context (e.g. one extracted from headers).
+    pub fn parent(mut self, parent: Context) -> Self {
+        self.parent = Some(parent);
+        self
+    }
+
+    /// Starts the span and makes it current.
+    pub fn start(self) -> TracingContext {
+        let cx = self.start_detached();
+        match cx {
+            Some(cx) => TracingContext {
+                _guard: Some(cx.clone().attach()),
+                cx: Some(cx),
+            },
+            None => TracingContext {
+                cx: None,
+                _guard: None,
+            },
+        }
+    }
+
+    /// Starts the span without making it current; returns its context (for futures).
+    pub fn start_detached(self) -> Option<Context> {
+        let t = tracer()?;
+        let parent = self.parent.unwrap_or_else(Context::current);
+        let span = t
+            .span_builder(self.name.clone())
+            .with_kind(self.kind)
+            .with_attributes(self.attributes)
+            .start_with_context(t, &parent);
+        let span_id = u64::from_be_bytes(span.span_context().span_id().to_bytes());
+        Some(parent.with_span(span).with_value(SpanName {
+            span_id,
+            name: self.name,
+        }))
+    }
+}
+
+impl TracingContext {
+    /// Starts an internal span named `name` as a child of the current span.
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self::builder(name).start()
+    }
+
+    /// A builder for a span named `name`.
+    pub fn builder(name: impl Into<Cow<'static, str>>) -> TracingContextBuilder {
+        TracingContextBuilder {
+            name: name.into(),
+            kind: SpanKind::Internal,
+            attributes: Vec::new(),
+            parent: None,
+        }
+    }
+
+    /// Whether a real span is recording (tracing on and this span sampled).
+    pub fn is_recording(&self) -> bool {
+        self.cx.as_ref().is_some_and(|cx| cx.span().is_recording())
+    }
+
+    /// Sets an attribute (secret-named keys are redacted, see [`crate::logging::redact`]).
+    pub fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
+        if let Some(cx) = &self.cx {
+            cx.span().set_attribute(redacted(KeyValue::new(key, value)));
+        }
+    }
+
+    /// Adds an event (a timestamped milestone) without attributes.
+    pub fn add_event(&self, name: impl Into<Cow<'static, str>>) {
+        self.add_event_with(name, Vec::new());
+    }
+
+    /// Adds an event with attributes.
+    pub fn add_event_with(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+        if let Some(cx) = &self.cx {
+            cx.span()
+                .add_event(name, attributes.into_iter().map(redacted).collect());
+        }
+    }
+
+    /// Marks the span failed: error status with the error's `Display`, and an
+    /// `exception` event (never the `Debug` form, which may hold secrets).
+    pub fn record_error(&self, err: &dyn std::error::Error) {
+        if let Some(cx) = &self.cx {
+            record_error_on(&cx.span(), &err.to_string());
+        }
+    }
+
+    /// Marks the span successful.
+    pub fn set_ok(&self) {
+        if let Some(cx) = &self.cx {
+            cx.span().set_status(Status::Ok);
+        }
+    }
+
+    /// The span's context, to carry into a future or another thread.
+    pub fn context(&self) -> Context {
+        self.cx.clone().unwrap_or_else(Context::current)
+    }
+
+    /// The trace id as 32 hex characters, if a span exists.
+    pub fn trace_id(&self) -> Option<String> {
+        let cx = self.cx.as_ref()?;
+        Some(cx.span().span_context().trace_id().to_string())
+    }
+}
+
+impl Drop for TracingContext {
+    fn drop(&mut self) {
+        if let Some(cx) = &self.cx {
+            cx.span().end();
+        }
+        // `_guard` drops next, restoring the previous current context.
+    }
+}
+
+pub(crate) fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message: &str) {
+    span.set_status(Status::error(message.to_string()));
+    span.add_event(
+        "exception",
+        vec![
+            KeyValue::new("exception.type", "error"),
+            KeyValue::new("exception.message", message.to_string()),
+        ],
+    );
+}
+
+fn redacted(kv: KeyValue) -> KeyValue {
+    if super::redactor().is_secret(kv.key.as_str()) {
+        KeyValue::new(kv.key, crate::logging::redact::REDACTED)
+    } else {
+        kv
+    }
+}
+
+/// Adds an event to the current span (no-op without one).
+pub fn add_span_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+    Context::map_current(|cx| {
+        cx.span()
+            .add_event(name, attributes.into_iter().map(redacted).collect());
+    });
+}
+
+/// Sets an attribute on the current span (no-op without one).
+pub fn set_span_attribute(key: impl Into<Key>, value: impl Into<Value>) {
+    let kv = redacted(KeyValue::new(key, value));
+    Context::map_current(|cx| cx.span().set_attribute(kv));
+}
+
+/// The current span's trace id (32 hex characters), if a valid span is current.
+pub fn current_trace_id() -> Option<String> {
+    crate::logging::current_otel_ids().map(|(t, _)| format!("{t:032x}"))
+}
+
+/// The current span's id (16 hex characters), if a valid span is current.
+pub fn current_span_id() -> Option<String> {
+    crate::logging::current_otel_ids().map(|(_, s)| format!("{s:016x}"))
+}
