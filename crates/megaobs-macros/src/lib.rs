@@ -1,5 +1,246 @@
-//! Attribute macros for megaobs.
+//! Attribute macros for megaobs, re-exported as `megaobs::trace_function`,
+//! `megaobs::trace_async` and `megaobs::trace_workflow_node`.
 //!
-//! This crate will hold `#[trace_function]`, `#[trace_async]` and
-//! `#[trace_workflow_node]` (re-exported from `megaobs`) once the tracing pillar
-//! lands; it exists now so the workspace layout is stable. It exports nothing yet.
+//! Each wraps the function body in a span (an OpenTelemetry span through
+//! `megaobs::trace`, so it costs nothing when tracing is off). A function that
+//! returns `Result` marks its span failed on `Err`, with the error's `Display`
+//! (the error type must implement `Display`).
+
+use proc_macro::TokenStream;
+use proc_macro2::Span;
+use quote::{quote, ToTokens};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta, ReturnType, Token, Type};
+
+/// Traces a synchronous function: a span named after the function (or
+/// `name = "..."`) is current while the body runs.
+///
+/// ```ignore
+/// #[megaobs::trace_function(name = "calculate_score")]
+/// fn calculate_score(data: &[f64]) -> f64 { data.iter().sum::<f64>() / data.len() as f64 }
+/// ```
+#[proc_macro_attribute]
+pub fn trace_function(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, Kind::Function)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
+}
+
+/// Traces an `async fn`: the span stays current across every `.await` of the body.
+///
+/// ```ignore
+/// #[megaobs::trace_async(name = "fetch_data")]
+/// async fn fetch_data(query: &str) -> Result<String, MyError> { /* ... */ }
+/// ```
+#[proc_macro_attribute]
+pub fn trace_async(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, Kind::Async)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
+}
+
+/// Traces a workflow node (sync or async): span `node {name}` with attributes
+/// `workflow.name` and `workflow.node`, and one `workflow_nodes_executed_total`
+/// count with status `success`, or `error` on `Err` or panic. The workflow is
+/// `workflow = "..."` if given, else the one of the enclosing
+/// `megaobs::trace::workflow_span`, else `unknown`.
+///
+/// ```ignore
+/// #[megaobs::trace_workflow_node("analyze_query")]
+/// async fn analyze_query(state: WorkflowState) -> Result<Analysis, NodeError> { /* ... */ }
+/// ```
+#[proc_macro_attribute]
+pub fn trace_workflow_node(args: TokenStream, item: TokenStream) -> TokenStream {
+    expand(args, item, Kind::Node)
+        .unwrap_or_else(|e| e.to_compile_error())
+        .into()
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Kind {
+    Function,
+    Async,
+    Node,
+}
+
+struct Args {
+    name: Option<LitStr>,
+    workflow: Option<LitStr>,
+}
+
+fn parse_args(args: TokenStream, kind: Kind) -> syn::Result<Args> {
+    let metas = Punctuated::<Meta, Token![,]>::parse_terminated.parse(args)?;
+    let mut out = Args {
+        name: None,
+        workflow: None,
+    };
+    for (i, meta) in metas.into_iter().enumerate() {
+        match (&meta, kind) {
+            // `#[trace_workflow_node("analyze_query")]`: the node name, positionally.
+            (Meta::Path(_), _) => {
+                return Err(syn::Error::new_spanned(meta, "expected `name = \"...\"`"));
+            }
+            (Meta::NameValue(nv), _) => {
+                let key = nv
+                    .path
+                    .get_ident()
+                    .map(|i| i.to_string())
+                    .unwrap_or_default();
+                let value = match &nv.value {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => s.clone(),
+                    other => {
+                        return Err(syn::Error::new_spanned(other, "expected a string literal"))
+                    }
+                };
+                match (key.as_str(), kind) {
+                    ("name", _) => out.name = Some(value),
+                    ("workflow", Kind::Node) => out.workflow = Some(value),
+                    _ => {
+                        let accepted = if kind == Kind::Node {
+                            "`workflow = \"...\"` (and the node name first)"
+                        } else {
+                            "`name = \"...\"`"
+                        };
+                        return Err(syn::Error::new_spanned(
+                            &nv.path,
+                            format!("unknown argument `{key}`; accepted: {accepted}"),
+                        ));
+                    }
+                }
+            }
+            (Meta::List(l), _) => {
+                let _ = i;
+                return Err(syn::Error::new_spanned(l, "unexpected argument list"));
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn expand(
+    args: TokenStream,
+    item: TokenStream,
+    kind: Kind,
+) -> syn::Result<proc_macro2::TokenStream> {
+    let func: ItemFn = syn::parse(item)?;
+    let args = if kind == Kind::Node {
+        // First argument: the node name as a plain string literal.
+        let tokens = proc_macro2::TokenStream::from(args);
+        let mut iter = tokens.clone().into_iter();
+        match iter.next() {
+            Some(proc_macro2::TokenTree::Literal(lit)) => {
+                let name: LitStr = syn::parse2(lit.into_token_stream()).map_err(|_| {
+                    syn::Error::new(Span::call_site(), "the node name must be a string literal: #[trace_workflow_node(\"analyze_query\")]")
+                })?;
+                let rest: proc_macro2::TokenStream = iter.skip_while(|t| matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == ',')).collect();
+                let mut parsed = parse_args(rest.into(), kind)?;
+                parsed.name = Some(name);
+                parsed
+            }
+            _ => {
+                return Err(syn::Error::new(
+                    Span::call_site(),
+                    "#[trace_workflow_node] needs the node name: #[trace_workflow_node(\"analyze_query\")]",
+                ))
+            }
+        }
+    } else {
+        parse_args(args, kind)?
+    };
+    let is_async = func.sig.asyncness.is_some();
+    match (kind, is_async) {
+        (Kind::Function, true) => return Err(syn::Error::new_spanned(
+            func.sig.asyncness,
+            "#[trace_function] is for synchronous functions; use #[trace_async] on an `async fn`",
+        )),
+        (Kind::Async, false) => return Err(syn::Error::new_spanned(
+            func.sig.fn_token,
+            "#[trace_async] needs an `async fn`; use #[trace_function] for a synchronous function",
+        )),
+        _ => {}
+    }
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func;
+    let fn_name = sig.ident.to_string();
+    let span_name = args
+        .name
+        .map(|n| n.value())
+        .unwrap_or_else(|| fn_name.clone());
+    let (ret_ty, is_result, has_impl) = match &sig.output {
+        ReturnType::Default => (quote!(()), false, false),
+        ReturnType::Type(_, ty) => (
+            quote!(#ty),
+            is_result_type(ty),
+            ty.to_token_stream().to_string().contains("impl "),
+        ),
+    };
+    let record = if is_result {
+        quote!(::megaobs::trace::__private::Outcome::from_result(
+            &__megaobs_result
+        ))
+    } else {
+        quote!(::megaobs::trace::__private::Outcome::Ok)
+    };
+    let start = match kind {
+        Kind::Node => {
+            let workflow = match args.workflow {
+                Some(w) => quote!(::core::option::Option::Some(#w)),
+                None => quote!(::core::option::Option::None),
+            };
+            quote!(::megaobs::trace::__private::SpanScope::node(#span_name, #workflow))
+        }
+        _ => quote!(::megaobs::trace::__private::SpanScope::function(#span_name)),
+    };
+    let body = if is_async {
+        quote! {
+            let __megaobs_scope = #start;
+            let __megaobs_result = ::megaobs::trace::__private::FutureExt::with_context(
+                async move {
+                    let __megaobs_value: #ret_ty = #block;
+                    __megaobs_value
+                },
+                __megaobs_scope.context(),
+            )
+            .await;
+            __megaobs_scope.finish(#record);
+            __megaobs_result
+        }
+    } else {
+        let closure = if has_impl {
+            quote!((|| #block)())
+        } else {
+            quote!((|| -> #ret_ty #block)())
+        };
+        quote! {
+            let __megaobs_scope = #start;
+            let __megaobs_attached = __megaobs_scope.attach();
+            #[allow(clippy::redundant_closure_call)]
+            let __megaobs_result = #closure;
+            drop(__megaobs_attached);
+            __megaobs_scope.finish(#record);
+            __megaobs_result
+        }
+    };
+    Ok(quote! {
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}
+
+fn is_result_type(ty: &Type) -> bool {
+    match ty {
+        Type::Path(p) => p.path.segments.last().is_some_and(|s| s.ident == "Result"),
+        Type::Group(g) => is_result_type(&g.elem),
+        Type::Paren(p) => is_result_type(&p.elem),
+        _ => false,
+    }
+}

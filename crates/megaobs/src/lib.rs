@@ -37,5 +37,6 @@ pub struct ReadmeDoctests;
 pub use config::{ApiConfig, LoggingConfig, MetricsConfig, ObservabilityConfig, TracingConfig};
 pub use error::{Error, Result};
 pub use logging::{init_logging, LoggingGuard};
+pub use megaobs_macros::{trace_async, trace_function, trace_workflow_node};
 pub use metrics::{get_metrics_collector, metrics, MetricsCollector, WorkflowTimer};
 pub use trace::{init_tracing, TracingContext, TracingGuard};

@@ -48,6 +48,7 @@ pub struct TracingContextBuilder {
     kind: SpanKind,
     attributes: Vec<KeyValue>,
     parent: Option<Context>,
+    workflow: Option<super::WorkflowName>,
 }
 
 impl TracingContextBuilder {
@@ -66,6 +67,11 @@ impl TracingContextBuilder {
     /// Uses `parent` instead of the current context (e.g. one extracted from headers).
     pub fn parent(mut self, parent: Context) -> Self {
         self.parent = Some(parent);
+        self
+    }
+
+    pub(crate) fn with_value(mut self, workflow: super::WorkflowName) -> Self {
+        self.workflow = Some(workflow);
         self
     }
 
@@ -94,10 +100,14 @@ impl TracingContextBuilder {
             .with_attributes(self.attributes)
             .start_with_context(t, &parent);
         let span_id = u64::from_be_bytes(span.span_context().span_id().to_bytes());
-        Some(parent.with_span(span).with_value(SpanName {
+        let cx = parent.with_span(span).with_value(SpanName {
             span_id,
             name: self.name,
-        }))
+        });
+        Some(match self.workflow {
+            Some(w) => cx.with_value(w),
+            None => cx,
+        })
     }
 }
 
@@ -114,6 +124,7 @@ impl TracingContext {
             kind: SpanKind::Internal,
             attributes: Vec::new(),
             parent: None,
+            workflow: None,
         }
     }
 

@@ -28,6 +28,9 @@
 //!   WARN and ERROR become span events (ERROR also marks the span failed).
 //! - **Exemplars**: latency histograms get the current sampled span's ids.
 
+#[doc(hidden)]
+#[path = "macro_support.rs"]
+pub mod __private;
 pub mod batch;
 mod console;
 mod context;
@@ -59,6 +62,20 @@ pub use context::{
     TracingContextBuilder,
 };
 pub use genai::LlmSpan;
+
+/// The workflow a span belongs to, kept in its context for node spans.
+#[derive(Debug, Clone)]
+pub(crate) struct WorkflowName(pub std::borrow::Cow<'static, str>);
+
+/// Starts a span for a whole workflow run, named `workflow`: nodes traced with
+/// `#[trace_workflow_node]` inside it are its children and count under its name.
+pub fn workflow_span(workflow: impl Into<std::borrow::Cow<'static, str>>) -> TracingContext {
+    let name = workflow.into();
+    TracingContext::builder(name.clone())
+        .attribute("workflow.name", name.to_string())
+        .with_value(WorkflowName(name))
+        .start()
+}
 pub use propagation::{extract_context, inject_context, inject_current};
 
 pub use crate::config::TracingConfig;

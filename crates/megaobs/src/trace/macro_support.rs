@@ -1,0 +1,122 @@
+//! Runtime support for `#[trace_function]`, `#[trace_async]` and
+//! `#[trace_workflow_node]` (not a public API: the macros' expansion calls it).
+
+use std::borrow::Cow;
+use std::fmt::Display;
+
+use opentelemetry::trace::{Status, TraceContextExt};
+use opentelemetry::{Context, ContextGuard, KeyValue};
+
+pub use opentelemetry::trace::FutureExt;
+
+use super::context::{record_error_on, TracingContext};
+use super::WorkflowName;
+
+/// How a traced function ended.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Returned normally (or `Ok`).
+    Ok,
+    /// Returned `Err` with this `Display` text.
+    Err(String),
+}
+
+impl Outcome {
+    /// `Err(e)` → the error's `Display`; `Ok` → success.
+    pub fn from_result<T, E: Display>(r: &Result<T, E>) -> Self {
+        match r {
+            Ok(_) => Self::Ok,
+            Err(e) => Self::Err(e.to_string()),
+        }
+    }
+}
+
+/// The span of one traced call.
+#[derive(Debug)]
+pub struct SpanScope {
+    cx: Option<Context>,
+    node: Option<(Cow<'static, str>, &'static str)>,
+    finished: bool,
+}
+
+impl SpanScope {
+    /// A span for a function.
+    pub fn function(name: &'static str) -> Self {
+        Self {
+            cx: TracingContext::builder(name).start_detached(),
+            node: None,
+            finished: false,
+        }
+    }
+
+    /// A span for a workflow node, with `workflow.name` and `workflow.node`.
+    pub fn node(name: &'static str, workflow: Option<&'static str>) -> Self {
+        let workflow: Cow<'static, str> = match workflow {
+            Some(w) => Cow::Borrowed(w),
+            None => Context::map_current(|cx| cx.get::<WorkflowName>().map(|w| w.0.clone()))
+                .unwrap_or(Cow::Borrowed("unknown")),
+        };
+        let cx = TracingContext::builder(name)
+            .attribute("workflow.name", workflow.to_string())
+            .attribute("workflow.node", name)
+            .start_detached();
+        Self {
+            cx,
+            node: Some((workflow, name)),
+            finished: false,
+        }
+    }
+
+    /// The span's context (for `FutureExt::with_context`).
+    pub fn context(&self) -> Context {
+        self.cx.clone().unwrap_or_else(Context::current)
+    }
+
+    /// Makes the span current on this thread until the guard drops.
+    pub fn attach(&self) -> Option<ContextGuard> {
+        self.cx.clone().map(Context::attach)
+    }
+
+    /// Records the outcome and ends the span.
+    pub fn finish(mut self, outcome: Outcome) {
+        self.end(outcome);
+    }
+
+    fn end(&mut self, outcome: Outcome) {
+        self.finished = true;
+        let failed = matches!(outcome, Outcome::Err(_));
+        if let Some(cx) = &self.cx {
+            let span = cx.span();
+            if let Outcome::Err(message) = &outcome {
+                record_error_on(&span, message);
+            }
+            span.end();
+        }
+        if let Some((workflow, node)) = &self.node {
+            let status = if failed {
+                crate::metrics::Status::Error
+            } else {
+                crate::metrics::Status::Success
+            };
+            crate::metrics::metrics().record_workflow_node(workflow, node, status);
+        }
+    }
+}
+
+impl Drop for SpanScope {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        if std::thread::panicking() {
+            self.end(Outcome::Err("panicked".to_string()));
+        } else if let Some(cx) = &self.cx {
+            // A future dropped before completion: end the span, marked cancelled.
+            let span = cx.span();
+            span.set_attribute(KeyValue::new("megaobs.cancelled", true));
+            span.set_status(Status::Unset);
+            span.end();
+            self.finished = true;
+        }
+    }
+}

@@ -1,0 +1,4 @@
+#[megaobs::trace_workflow_node]
+fn analyze() {}
+
+fn main() {}

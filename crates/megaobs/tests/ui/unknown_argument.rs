@@ -1,0 +1,4 @@
+#[megaobs::trace_function(label = "x")]
+fn f() {}
+
+fn main() {}
