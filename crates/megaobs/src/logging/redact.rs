@@ -28,6 +28,9 @@ pub const DEFAULT_SECRET_NAMES: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Redactor {
     names: Vec<String>,
+    /// Bit per possible last byte of a secret name: most field names fail this
+    /// one-instruction test and are never string-compared.
+    last_bytes: [u64; 4],
     /// Unique per list (clones share it): keys the per-thread answer cache.
     id: u64,
 }
@@ -61,7 +64,9 @@ impl Redactor {
                 .map(|n| n.as_ref().to_ascii_lowercase())
                 .collect(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            last_bytes: [0; 4],
         }
+        .with_last_bytes()
     }
 
     /// [`is_secret`](Self::is_secret) for `tracing` field names, which are
@@ -90,8 +95,26 @@ impl Redactor {
         answer
     }
 
+    fn with_last_bytes(mut self) -> Self {
+        for n in &self.names {
+            if let Some(&b) = n.as_bytes().last() {
+                self.last_bytes[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+        }
+        self
+    }
+
     /// Whether a field called `field` must be redacted.
     pub fn is_secret(&self, field: &str) -> bool {
+        match field.as_bytes().last() {
+            Some(&b) => {
+                let b = b.to_ascii_lowercase();
+                if self.last_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
+                    return false;
+                }
+            }
+            None => return false,
+        }
         // Fast path: most names are short, lower-case identifiers.
         let owned;
         let lower = if field.bytes().any(|b| b.is_ascii_uppercase()) {

@@ -113,7 +113,15 @@ impl TracingContextBuilder {
 
 impl TracingContext {
     /// Starts an internal span named `name` as a child of the current span.
+    #[inline]
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        if tracer().is_none() {
+            // Tracing off: no span, nothing to do (the cost is this check).
+            return Self {
+                cx: None,
+                _guard: None,
+            };
+        }
         Self::builder(name).start()
     }
 
@@ -208,18 +216,30 @@ fn redacted(kv: KeyValue) -> KeyValue {
     }
 }
 
-/// Adds an event to the current span (no-op without one).
+/// Adds an event to the current span (no-op without a recording one).
 pub fn add_span_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
+    if tracer().is_none() {
+        return;
+    }
     Context::map_current(|cx| {
-        cx.span()
-            .add_event(name, attributes.into_iter().map(redacted).collect());
+        let span = cx.span();
+        if span.is_recording() {
+            span.add_event(name, attributes.into_iter().map(redacted).collect());
+        }
     });
 }
 
-/// Sets an attribute on the current span (no-op without one).
+/// Sets an attribute on the current span (no-op without a recording one).
 pub fn set_span_attribute(key: impl Into<Key>, value: impl Into<Value>) {
-    let kv = redacted(KeyValue::new(key, value));
-    Context::map_current(|cx| cx.span().set_attribute(kv));
+    if tracer().is_none() {
+        return;
+    }
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            span.set_attribute(redacted(KeyValue::new(key, value)));
+        }
+    });
 }
 
 /// The current span's trace id (32 hex characters), if a valid span is current.

@@ -41,7 +41,15 @@ pub struct SpanScope {
 
 impl SpanScope {
     /// A span for a function.
+    #[inline]
     pub fn function(name: &'static str) -> Self {
+        if super::tracer().is_none() {
+            return Self {
+                cx: None,
+                node: None,
+                finished: false,
+            };
+        }
         Self {
             cx: TracingContext::builder(name).start_detached(),
             node: None,
@@ -70,6 +78,11 @@ impl SpanScope {
     /// The span's context (for `FutureExt::with_context`).
     pub fn context(&self) -> Context {
         self.cx.clone().unwrap_or_else(Context::current)
+    }
+
+    /// Whether there is a span (tracing on).
+    pub fn is_active(&self) -> bool {
+        self.cx.is_some()
     }
 
     /// Makes the span current on this thread until the guard drops.

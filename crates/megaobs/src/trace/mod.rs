@@ -180,6 +180,39 @@ pub fn init_tracing_with(
     config: TracingConfig,
     collector: MetricsCollector,
 ) -> Result<TracingGuard> {
+    init(config, collector, None)
+}
+
+/// [`init_tracing`] with your own `SpanExporter` (any crate's, or a test
+/// double) instead of the one `config.exporter` names; batching, sampling,
+/// drop counting and the `tracing` bridge are the same.
+pub fn init_tracing_with_exporter<E>(config: TracingConfig, exporter: E) -> Result<TracingGuard>
+where
+    E: opentelemetry_sdk::trace::SpanExporter + 'static,
+{
+    let collector = crate::metrics::metrics().clone();
+    let processor = batch::BatchProcessor::new(exporter, settings(&config), collector.clone())
+        .map_err(|source| Error::Io {
+            path: "megaobs-span-export thread".into(),
+            source,
+        })?;
+    init(config, collector, Some(processor))
+}
+
+fn settings(c: &TracingConfig) -> batch::BatchSettings {
+    batch::BatchSettings {
+        max_queue_size: c.max_queue_size,
+        max_export_batch_size: c.max_export_batch_size,
+        scheduled_delay: c.scheduled_delay,
+        export_timeout: c.export_timeout,
+    }
+}
+
+fn init(
+    config: TracingConfig,
+    collector: MetricsCollector,
+    custom: Option<batch::BatchProcessor>,
+) -> Result<TracingGuard> {
     validate(&config)?;
     if !config.enabled {
         return Ok(TracingGuard::disabled());
@@ -190,7 +223,7 @@ pub fn init_tracing_with(
         });
     }
     let slots = crate::subscriber::slots()?;
-    let built = build_provider(&config, collector);
+    let built = build_provider(&config, collector, custom);
     let (provider, dropped, runtime) = match built {
         Ok(b) => b,
         Err(e) => {
@@ -291,7 +324,11 @@ type Built = (
     Runtime,
 );
 
-fn build_provider(c: &TracingConfig, collector: MetricsCollector) -> Result<Built> {
+fn build_provider(
+    c: &TracingConfig,
+    collector: MetricsCollector,
+    custom: Option<batch::BatchProcessor>,
+) -> Result<Built> {
     let mut attrs = vec![KeyValue::new("host.name", crate::logging::hostname())];
     if let Some(v) = &c.service_version {
         attrs.push(KeyValue::new("service.version", v.clone()));
@@ -309,12 +346,7 @@ fn build_provider(c: &TracingConfig, collector: MetricsCollector) -> Result<Buil
         .with_service_name(c.service_name.clone())
         .with_attributes(attrs)
         .build();
-    let settings = batch::BatchSettings {
-        max_queue_size: c.max_queue_size,
-        max_export_batch_size: c.max_export_batch_size,
-        scheduled_delay: c.scheduled_delay,
-        export_timeout: c.export_timeout,
-    };
+    let settings = settings(c);
     let builder = SdkTracerProvider::builder()
         .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
             c.sample_rate,
@@ -325,56 +357,63 @@ fn build_provider(c: &TracingConfig, collector: MetricsCollector) -> Result<Buil
         source,
     };
     let mut runtime: Runtime = None;
-    let processor = match c.exporter {
-        TracingExporter::None => None,
-        TracingExporter::Console => Some(
-            batch::BatchProcessor::new(
-                console::ConsoleExporter::new(&c.service_name),
-                settings,
-                collector,
-            )
-            .map_err(io)?,
-        ),
-        #[cfg(feature = "zipkin")]
-        TracingExporter::Zipkin => {
-            let exporter =
-                zipkin::ZipkinExporter::new(&c.zipkin_endpoint, &c.service_name, c.export_timeout)
-                    .map_err(|e| Error::InvalidConfig {
-                        field: "TracingConfig::zipkin_endpoint",
-                        value: c.zipkin_endpoint.clone(),
-                        reason: e.to_string(),
-                    })?;
-            Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
-        }
-        #[cfg(feature = "otlp")]
-        TracingExporter::Otlp | TracingExporter::Jaeger => {
-            let (endpoint, protocol) = if c.exporter == TracingExporter::Jaeger {
-                let proto = if c.jaeger_port == 4318 {
-                    OtlpProtocol::HttpProtobuf
+    let processor = match (custom, c.exporter) {
+        (Some(p), _) => Some(p),
+        (None, exporter) => match exporter {
+            TracingExporter::None => None,
+            TracingExporter::Console => Some(
+                batch::BatchProcessor::new(
+                    console::ConsoleExporter::new(&c.service_name),
+                    settings,
+                    collector,
+                )
+                .map_err(io)?,
+            ),
+            #[cfg(feature = "zipkin")]
+            TracingExporter::Zipkin => {
+                let exporter = zipkin::ZipkinExporter::new(
+                    &c.zipkin_endpoint,
+                    &c.service_name,
+                    c.export_timeout,
+                )
+                .map_err(|e| Error::InvalidConfig {
+                    field: "TracingConfig::zipkin_endpoint",
+                    value: c.zipkin_endpoint.clone(),
+                    reason: e.to_string(),
+                })?;
+                Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
+            }
+            #[cfg(feature = "otlp")]
+            TracingExporter::Otlp | TracingExporter::Jaeger => {
+                let (endpoint, protocol) = if c.exporter == TracingExporter::Jaeger {
+                    let proto = if c.jaeger_port == 4318 {
+                        OtlpProtocol::HttpProtobuf
+                    } else {
+                        OtlpProtocol::Grpc
+                    };
+                    (format!("{}:{}", c.jaeger_host, c.jaeger_port), proto)
+                } else if c.otlp_protocol == OtlpProtocol::HttpProtobuf
+                    && c.otlp_endpoint == "localhost:4317"
+                {
+                    ("localhost:4318".to_string(), OtlpProtocol::HttpProtobuf)
                 } else {
-                    OtlpProtocol::Grpc
+                    (c.otlp_endpoint.clone(), c.otlp_protocol)
                 };
-                (format!("{}:{}", c.jaeger_host, c.jaeger_port), proto)
-            } else if c.otlp_protocol == OtlpProtocol::HttpProtobuf
-                && c.otlp_endpoint == "localhost:4317"
-            {
-                ("localhost:4318".to_string(), OtlpProtocol::HttpProtobuf)
-            } else {
-                (c.otlp_endpoint.clone(), c.otlp_protocol)
-            };
-            let (exporter, rt) = otlp_exporter(&endpoint, protocol, c.export_timeout)?;
-            runtime = rt;
-            Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
-        }
-        #[allow(unreachable_patterns)]
-        other => {
-            return Err(Error::InvalidConfig {
-                field: "TracingConfig::exporter",
-                value: other.as_str().to_string(),
-                reason: "megaobs was built without this exporter's cargo feature (otlp, zipkin)"
-                    .to_string(),
-            })
-        }
+                let (exporter, rt) = otlp_exporter(&endpoint, protocol, c.export_timeout)?;
+                runtime = rt;
+                Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
+            }
+            #[allow(unreachable_patterns)]
+            other => {
+                return Err(Error::InvalidConfig {
+                    field: "TracingConfig::exporter",
+                    value: other.as_str().to_string(),
+                    reason:
+                        "megaobs was built without this exporter's cargo feature (otlp, zipkin)"
+                            .to_string(),
+                })
+            }
+        },
     };
     let dropped = processor
         .as_ref()

@@ -1,0 +1,152 @@
+//! Cost of one span: megaobs vs the raw OpenTelemetry SDK vs tracing +
+//! tracing-opentelemetry, side by side.
+//!
+//! cargo bench -p megaobs --bench tracing
+//!
+//! Every span: create, 3 attributes, 1 event, end; exported through a batch
+//! processor to an exporter that discards (the SDK's `BatchSpanProcessor` for the
+//! raw SDK and tracing-opentelemetry, megaobs' own for megaobs).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use megaobs::config::{TracingConfig, TracingExporter};
+use megaobs::trace::{add_span_event, set_span_attribute, TracingContext};
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer as _,
+    TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
+};
+use tracing_subscriber::layer::SubscriberExt;
+
+#[derive(Debug)]
+struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        black_box(batch);
+        Ok(())
+    }
+}
+
+fn sdk_provider() -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_span_processor(
+            BatchSpanProcessor::builder(Discard)
+                .with_batch_config(
+                    BatchConfigBuilder::default()
+                        .with_max_queue_size(65_536)
+                        .with_scheduled_delay(Duration::from_millis(1000))
+                        .build(),
+                )
+                .build(),
+        )
+        .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOn)))
+        .build()
+}
+
+/// A context whose (remote) parent is not sampled: parent-based sampling
+/// drops every span started in it.
+fn unsampled_parent() -> Context {
+    Context::new().with_remote_span_context(SpanContext::new(
+        TraceId::from_bytes(0x4bf92f3577b34da6a3ce929d0e0e4736u128.to_be_bytes()),
+        SpanId::from_bytes(0x00f067aa0ba902b7u64.to_be_bytes()),
+        TraceFlags::default(),
+        true,
+        TraceState::default(),
+    ))
+}
+
+fn megaobs_span() {
+    let s = TracingContext::new("process_query");
+    s.set_attribute("user_id", "123");
+    s.set_attribute("result_count", 3);
+    s.set_attribute("cache_hit", true);
+    s.add_event("operation_completed");
+}
+
+#[megaobs::trace_function(name = "process_query")]
+fn megaobs_macro_span() {
+    set_span_attribute("user_id", "123");
+    set_span_attribute("result_count", 3);
+    set_span_attribute("cache_hit", true);
+    add_span_event("operation_completed", vec![]);
+}
+
+fn tracing(c: &mut Criterion) {
+    // Before megaobs tracing is initialised: TRACING_ENABLED=false costs this.
+    let mut g = c.benchmark_group("span_tracing_disabled");
+    g.bench_function("no_instrumentation", |b| b.iter(|| black_box(3u64)));
+    g.bench_function("megaobs_tracing_context", |b| b.iter(megaobs_span));
+    g.bench_function("megaobs_trace_function", |b| b.iter(megaobs_macro_span));
+    g.finish();
+
+    let _guard = megaobs::trace::init_tracing_with_exporter(
+        TracingConfig::default()
+            .exporter(TracingExporter::None)
+            .max_queue_size(65_536)
+            .scheduled_delay(Duration::from_millis(1000)),
+        Discard,
+    )
+    .unwrap();
+    let sdk = sdk_provider();
+    let tracer = sdk.tracer("bench");
+    let sdk_span = || {
+        let mut s = tracer.start("process_query");
+        s.set_attribute(KeyValue::new("user_id", "123"));
+        s.set_attribute(KeyValue::new("result_count", 3));
+        s.set_attribute(KeyValue::new("cache_hit", true));
+        s.add_event("operation_completed", vec![]);
+        s.end();
+    };
+    let peer_provider = sdk_provider();
+    let peer = tracing::Dispatch::new(
+        tracing_subscriber::registry()
+            .with(tracing_opentelemetry::layer().with_tracer(peer_provider.tracer("bench"))),
+    );
+    let peer_span = || {
+        let span = tracing::info_span!(
+            "process_query",
+            user_id = "123",
+            result_count = 3,
+            cache_hit = true
+        );
+        let _e = span.enter();
+        tracing::info!("operation_completed");
+    };
+
+    let mut g = c.benchmark_group("span_sampled");
+    g.bench_function("raw_opentelemetry_sdk", |b| b.iter(sdk_span));
+    g.bench_function("megaobs_tracing_context", |b| b.iter(megaobs_span));
+    g.bench_function("megaobs_trace_function", |b| b.iter(megaobs_macro_span));
+    tracing::dispatcher::with_default(&peer, || {
+        g.bench_function("tracing_opentelemetry", |b| b.iter(peer_span));
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("span_unsampled");
+    {
+        let _cx = unsampled_parent().attach();
+        g.bench_function("raw_opentelemetry_sdk", |b| b.iter(sdk_span));
+        g.bench_function("megaobs_tracing_context", |b| b.iter(megaobs_span));
+        tracing::dispatcher::with_default(&peer, || {
+            g.bench_function("tracing_opentelemetry", |b| b.iter(peer_span));
+        });
+    }
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default()
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(40);
+    targets = tracing
+}
+criterion_main!(benches);
