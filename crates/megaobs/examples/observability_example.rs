@@ -1,9 +1,10 @@
 //! The main job: a simulated MegaAgent Pro research service, instrumented with megaobs.
 //!
-//! Today it exercises the metrics and logging pillars end to end: simulated
-//! research workflows (nodes, cache, vector store, database, LLM calls, routing,
-//! human reviews, error recovery) record every metric family, `/metrics` serves
-//! them, and JSON logs go to `./logs/` (the console gets only the banner and status).
+//! Today it exercises the metrics, logging and tracing pillars end to end:
+//! simulated research workflows (nodes, cache, vector store, database, LLM calls,
+//! routing, human reviews, error recovery) record every metric family, `/metrics`
+//! serves them, JSON logs go to `./logs/`, and each request is one trace
+//! (console exporter by default; any exporter through `TRACING_EXPORTER`).
 //!
 //! ```text
 //! cargo run --release -p megaobs --example observability_example -- --duration 10
@@ -14,9 +15,11 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use megaobs::config::TracingExporter;
 use megaobs::metrics::{
     CacheHitKind, CacheOperation, MetricsServer, ReviewDecision, Status, WorkflowTimer,
 };
+use megaobs::trace::LlmSpan;
 use megaobs::{MetricsCollector, ObservabilityConfig};
 
 /// A simulated MegaAgent Pro research service, instrumented with megaobs.
@@ -67,8 +70,8 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     c.connection_opened();
     let http_start = Instant::now();
 
-    let span = tracing::info_span!("research_workflow");
-    let _entered = span.enter();
+    // One trace per request: the workflow span, its nodes and the LLM call as children.
+    let _workflow = megaobs::trace::workflow_span(wf);
     megaobs::log_workflow_event!(wf, "started", user_id = "user-42");
     c.record_workflow_node(wf, "analyze_query", Status::Success);
     // Cache: exact hits, semantic hits, misses (then a set), rare errors.
@@ -115,13 +118,17 @@ fn research(c: &MetricsCollector, rng: &mut Rng, pending_reviews: &mut Vec<Insta
     }
     if status == Status::Success {
         let prompt = 100 + rng.next() % 400;
-        c.record_llm_request(
-            model,
-            Status::Success,
-            ms(300.0 + 2500.0 * rng.unit()),
-            prompt,
-            prompt * 2,
-        );
+        let latency = ms(300.0 + 2500.0 * rng.unit());
+        let provider = if model.starts_with("gpt") {
+            "openai"
+        } else {
+            "anthropic"
+        };
+        let mut call = LlmSpan::start("chat", provider, model);
+        call.record_usage(model, prompt, prompt * 2);
+        drop(call); // the span; the metrics with the simulated latency below
+        c.record_llm_request(model, Status::Success, latency, prompt, prompt * 2);
+        megaobs::log_llm_request!(model, prompt, prompt * 2, latency.as_secs_f64() * 1000.0);
     }
     c.record_workflow_node(wf, "call_llm", status);
     c.record_routing_decision(rng.pick(&ROUTES), 0.5 + 0.5 * rng.unit());
@@ -172,6 +179,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let log_dir = logging.dir.clone();
     let service = logging.service_name.clone();
     let log_guard = megaobs::init_logging(logging)?;
+    // Traces: the console exporter prints one line per sampled span; unless
+    // TRACING_SAMPLE_RATE says otherwise, sample 10% so the console stays readable.
+    let mut tracing_config = config.tracing.clone();
+    if tracing_config.exporter == TracingExporter::Console
+        && std::env::var_os("TRACING_SAMPLE_RATE").is_none()
+    {
+        tracing_config.sample_rate = 0.1;
+    }
+    let trace_guard = megaobs::init_tracing(tracing_config.clone())?;
     let collector = megaobs::metrics().clone();
     collector.set_vector_store_collection("research_documents", 384, 1200);
     let server = MetricsServer::builder(collector.clone())
@@ -186,7 +202,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  metrics: http://{}/metrics   (change with --listen or METRICS_ADDR)",
         server.local_addr()
     );
-    println!("  traces:  not yet emitted (the tracing pillar is the next milestone)");
+    println!(
+        "  traces:  {} exporter, sample rate {}   (TRACING_EXPORTER, TRACING_SAMPLE_RATE, OTLP_ENDPOINT, ...)",
+        tracing_config.exporter.as_str(),
+        tracing_config.sample_rate
+    );
     println!(
         "  logs:    {}/{service}.log and {service}.error.log, JSON   (LOG_DIR, LOG_LEVEL, LOG_FORMAT, LOG_SYSLOG)",
         log_dir.display()
@@ -237,6 +257,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ = stop => {}
     }
     server.shutdown();
+    drop(trace_guard); // exports every queued span
     drop(log_guard); // writes every queued line
     println!("stopped cleanly");
     Ok(())
