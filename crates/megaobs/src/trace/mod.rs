@@ -76,7 +76,7 @@ pub fn workflow_span(workflow: impl Into<std::borrow::Cow<'static, str>>) -> Tra
         .with_value(WorkflowName(name))
         .start()
 }
-pub use propagation::{extract_context, inject_context, inject_current};
+pub use propagation::{extract_context, extract_context_any, inject_context, inject_current};
 
 pub use crate::config::TracingConfig;
 use crate::config::{OtlpProtocol, TracingExporter};

@@ -53,3 +53,168 @@ pub(crate) fn install_global() {
         Box::new(BaggagePropagator::new()),
     ]));
 }
+
+/// [`extract_context`], also accepting B3 (the single `b3` header or the
+/// `X-B3-TraceId`/`X-B3-SpanId`/`X-B3-Sampled` set) and Jaeger's
+/// `uber-trace-id` when no valid `traceparent` is present: for services called by
+/// older Zipkin- or Jaeger-instrumented clients. W3C wins when both are present.
+///
+/// ```
+/// use megaobs::trace::extract_context_any;
+/// use opentelemetry::trace::TraceContextExt;
+///
+/// let mut h = http::HeaderMap::new();
+/// h.insert("uber-trace-id", "4bf92f3577b34da6a3ce929d0e0e4736:00f067aa0ba902b7:0:1".parse().unwrap());
+/// let cx = extract_context_any(&h);
+/// assert_eq!(cx.span().span_context().span_id().to_string(), "00f067aa0ba902b7");
+/// assert!(cx.span().span_context().is_sampled());
+/// ```
+pub fn extract_context_any(headers: &http::HeaderMap) -> Context {
+    use opentelemetry::trace::TraceContextExt;
+    let cx = extract_context(headers);
+    if cx.span().span_context().is_valid() {
+        return cx;
+    }
+    match b3(headers).or_else(|| jaeger(headers)) {
+        Some(sc) => cx.with_remote_span_context(sc),
+        None => cx,
+    }
+}
+
+fn header<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+}
+
+fn ids(trace: &str, span: &str, sampled: bool) -> Option<opentelemetry::trace::SpanContext> {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    // 64-bit trace ids (B3, Jaeger) are left-padded to 128 bits.
+    let trace = u128::from_str_radix(trace, 16)
+        .ok()
+        .filter(|_| trace.len() <= 32)?;
+    let span = u64::from_str_radix(span, 16)
+        .ok()
+        .filter(|_| span.len() <= 16)?;
+    let flags = if sampled {
+        TraceFlags::SAMPLED
+    } else {
+        TraceFlags::default()
+    };
+    let sc = SpanContext::new(
+        TraceId::from_bytes(trace.to_be_bytes()),
+        SpanId::from_bytes(span.to_be_bytes()),
+        flags,
+        true,
+        TraceState::default(),
+    );
+    sc.is_valid().then_some(sc)
+}
+
+fn b3(headers: &http::HeaderMap) -> Option<opentelemetry::trace::SpanContext> {
+    if let Some(single) = header(headers, "b3") {
+        let mut parts = single.split('-');
+        let (trace, span) = (parts.next()?, parts.next()?);
+        let sampled = !matches!(parts.next(), Some("0"));
+        return ids(trace, span, sampled);
+    }
+    let trace = header(headers, "x-b3-traceid")?;
+    let span = header(headers, "x-b3-spanid")?;
+    let sampled = match header(headers, "x-b3-sampled") {
+        Some(s) => matches!(s, "1" | "true"),
+        None => header(headers, "x-b3-flags") == Some("1"),
+    };
+    ids(trace, span, sampled)
+}
+
+fn jaeger(headers: &http::HeaderMap) -> Option<opentelemetry::trace::SpanContext> {
+    let raw = header(headers, "uber-trace-id")?
+        .replace("%3A", ":")
+        .replace("%3a", ":");
+    let mut parts = raw.split(':');
+    let (trace, span, _parent, flags) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    let flags = u8::from_str_radix(flags, 16).ok()?;
+    ids(trace, span, flags & 1 == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::TraceContextExt;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    fn ids_of(cx: &Context) -> (String, String, bool) {
+        let span = cx.span();
+        let sc = span.span_context();
+        (
+            sc.trace_id().to_string(),
+            sc.span_id().to_string(),
+            sc.is_sampled(),
+        )
+    }
+
+    #[test]
+    fn b3_single_and_multi_and_jaeger() {
+        let single = extract_context_any(&headers(&[(
+            "b3",
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1",
+        )]));
+        assert_eq!(
+            ids_of(&single),
+            (
+                "80f198ee56343ba864fe8b2a57d3eff7".into(),
+                "e457b5a2e4d86bd1".into(),
+                true
+            )
+        );
+        let multi = extract_context_any(&headers(&[
+            ("x-b3-traceid", "64fe8b2a57d3eff7"),
+            ("x-b3-spanid", "e457b5a2e4d86bd1"),
+            ("x-b3-sampled", "0"),
+        ]));
+        assert_eq!(
+            ids_of(&multi),
+            (
+                "000000000000000064fe8b2a57d3eff7".into(),
+                "e457b5a2e4d86bd1".into(),
+                false
+            )
+        );
+        let jaeger = extract_context_any(&headers(&[(
+            "uber-trace-id",
+            "64fe8b2a57d3eff7%3Ae457b5a2e4d86bd1%3A0%3A1",
+        )]));
+        assert_eq!(ids_of(&jaeger).1, "e457b5a2e4d86bd1");
+        assert!(ids_of(&jaeger).2);
+    }
+
+    #[test]
+    fn w3c_wins_and_garbage_gives_no_span() {
+        let both = extract_context_any(&headers(&[
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("b3", "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1"),
+        ]));
+        assert_eq!(ids_of(&both).0, "4bf92f3577b34da6a3ce929d0e0e4736");
+        for bad in ["zz-yy-1", "0-0-1", ""] {
+            let cx = extract_context_any(&headers(&[("b3", bad)]));
+            assert!(!cx.span().span_context().is_valid(), "{bad}");
+        }
+        let cx = extract_context_any(&headers(&[(
+            "traceparent",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        )]));
+        assert!(!cx.span().span_context().is_valid());
+    }
+}
