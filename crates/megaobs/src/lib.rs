@@ -24,6 +24,8 @@
 
 pub mod config;
 mod error;
+#[cfg(feature = "axum")]
+pub mod http;
 pub mod logging;
 pub mod metrics;
 mod subscriber;

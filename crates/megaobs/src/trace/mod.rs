@@ -42,6 +42,7 @@ mod zipkin;
 use std::any::TypeId;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
+#[cfg(feature = "otlp")]
 use std::time::Duration;
 
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -78,8 +79,10 @@ pub fn workflow_span(workflow: impl Into<std::borrow::Cow<'static, str>>) -> Tra
 }
 pub use propagation::{extract_context, extract_context_any, inject_context, inject_current};
 
+#[cfg(feature = "otlp")]
+use crate::config::OtlpProtocol;
 pub use crate::config::TracingConfig;
-use crate::config::{OtlpProtocol, TracingExporter};
+use crate::config::TracingExporter;
 use crate::error::{Error, Result};
 use crate::logging::Redactor;
 use crate::metrics::{MetricsCollector, SpanRef};
@@ -294,6 +297,7 @@ fn validate(c: &TracingConfig) -> Result<()> {
 }
 
 /// `host:port` (the seed's form) means plain `http://`; TLS needs an explicit `https://`.
+#[cfg(feature = "otlp")]
 pub(crate) fn with_scheme(endpoint: &str) -> String {
     if endpoint.contains("://") {
         endpoint.to_string()
@@ -303,6 +307,7 @@ pub(crate) fn with_scheme(endpoint: &str) -> String {
 }
 
 /// OTLP/HTTP wants the full path; a bare `host:port` gets `/v1/traces`.
+#[cfg(feature = "otlp")]
 pub(crate) fn http_traces_url(endpoint: &str) -> String {
     let url = with_scheme(endpoint);
     let after_scheme = url.split_once("://").map_or(url.as_str(), |(_, r)| r);
@@ -356,6 +361,7 @@ fn build_provider(
         path: "megaobs-span-export thread".into(),
         source,
     };
+    #[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
     let mut runtime: Runtime = None;
     let processor = match (custom, c.exporter) {
         (Some(p), _) => Some(p),
@@ -594,7 +600,7 @@ impl Layer<Registry> for OtelBridge {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "otlp"))]
 mod tests {
     use super::*;
 

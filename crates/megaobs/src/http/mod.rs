@@ -1,0 +1,39 @@
+//! The HTTP layer (feature `axum`): tower middleware for request metrics and
+//! server spans ([`ObserveLayer`]), rate limiting ([`RateLimitLayer`]), and the
+//! `/metrics`, `/health` and `/ready` routes ([`observability_routes`]).
+//!
+//! ```no_run
+//! use std::net::SocketAddr;
+//! use std::time::Duration;
+//! use axum::{routing::get, Router};
+//! use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let collector = megaobs::metrics().clone();
+//! let readiness = Readiness::new();
+//! let api = Router::new()
+//!     .route("/api/research/{id}", get(|| async { "result" }))
+//!     .fallback(megaobs::http::not_found) // before the layers, so 404s are observed
+//!     // Router::layer runs after routing, so the route template is known.
+//!     .layer(RateLimitLayer::new("api_default", 60, Duration::from_secs(60), collector.clone()))
+//!     .layer(ObserveLayer::new(collector.clone()));
+//! // Merge the API into the observability routes (this order keeps the API's
+//! // fallback; /metrics, /health and /ready stay outside the rate limit).
+//! let app = observability_routes(collector, readiness.clone()).merge(api);
+//! readiness.set_ready(true);
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:8000").await?;
+//! // ConnectInfo gives the rate limiter the peer address.
+//! axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+//! # Ok(()) }
+//! ```
+
+mod observe;
+mod rate_limit;
+mod routes;
+
+pub use observe::{Observe, ObserveLayer};
+pub use rate_limit::{ClientKey, RateLimit, RateLimitLayer};
+pub use routes::{not_found, observability_routes, Readiness};
+
+/// The `path` label of requests that matched no route (never the raw URL).
+pub const UNMATCHED_ROUTE: &str = "unmatched";

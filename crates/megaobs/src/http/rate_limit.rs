@@ -1,0 +1,206 @@
+//! [`RateLimitLayer`]: `limit` requests per `window` per client, 429 beyond.
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{header, HeaderName, Request, Response, StatusCode};
+use governor::clock::{Clock, DefaultClock};
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use tower::{Layer, Service};
+
+use crate::config::ApiConfig;
+use crate::metrics::MetricsCollector;
+
+type Limiter = RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>;
+
+/// Most client keys tracked before idle ones are pruned early.
+const MAX_TRACKED_CLIENTS: usize = 100_000;
+/// Requests between two routine prunes of idle clients.
+const PRUNE_EVERY: u64 = 4096;
+
+/// How a request's client is identified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientKey {
+    /// The value of an API key header if present (e.g. `x-api-key`), else the peer IP.
+    ApiKeyThenPeerIp(HeaderName),
+    /// The peer IP (needs `into_make_service_with_connect_info::<SocketAddr>()`).
+    PeerIp,
+    /// The first address in a forwarded header set by a proxy you trust (e.g.
+    /// `x-forwarded-for`), else the peer IP. Only behind such a proxy: clients
+    /// can write this header themselves.
+    TrustedForwardedFor(HeaderName),
+}
+
+/// Limits each client to `limit` requests per `window` (a token bucket that
+/// refills evenly: a burst of `limit`, then one request per `window / limit`).
+/// Rejections answer `429 Too Many Requests` with `Retry-After` and count in
+/// `mega_agent_rate_limit_rejections_total{key=<policy name>}` — the policy,
+/// never the client. Memory: idle clients are pruned as the window allows.
+#[derive(Debug, Clone)]
+pub struct RateLimitLayer {
+    state: Arc<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    policy: String,
+    quota: Quota,
+    limiter: Limiter,
+    key: ClientKey,
+    collector: MetricsCollector,
+    seen: AtomicU64,
+}
+
+impl RateLimitLayer {
+    /// A policy named `policy` allowing `limit` requests per `window` per client,
+    /// keyed by `x-api-key`, else the peer IP.
+    pub fn new(policy: &str, limit: u32, window: Duration, collector: MetricsCollector) -> Self {
+        let limit = NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN);
+        let period = (window / limit.get()).max(Duration::from_nanos(1));
+        let quota = Quota::with_period(period)
+            .unwrap_or_else(|| Quota::per_second(limit))
+            .allow_burst(limit);
+        Self {
+            state: Arc::new(State {
+                policy: policy.to_string(),
+                quota,
+                limiter: RateLimiter::keyed(quota),
+                key: ClientKey::ApiKeyThenPeerIp(HeaderName::from_static("x-api-key")),
+                collector,
+                seen: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// The policy of `API_RATE_LIMIT` / `API_RATE_WINDOW`.
+    pub fn from_config(policy: &str, config: &ApiConfig, collector: MetricsCollector) -> Self {
+        Self::new(policy, config.rate_limit, config.rate_window, collector)
+    }
+
+    /// Changes how clients are identified (a fresh limiter: call it while building).
+    pub fn client_key(self, key: ClientKey) -> Self {
+        let s = &self.state;
+        Self {
+            state: Arc::new(State {
+                policy: s.policy.clone(),
+                quota: s.quota,
+                limiter: RateLimiter::keyed(s.quota),
+                key,
+                collector: s.collector.clone(),
+                seen: AtomicU64::new(0),
+            }),
+        }
+    }
+
+    /// Clients currently tracked.
+    pub fn tracked_clients(&self) -> usize {
+        self.state.limiter.len()
+    }
+}
+
+impl<S> Layer<S> for RateLimitLayer {
+    type Service = RateLimit<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        RateLimit {
+            inner,
+            state: Arc::clone(&self.state),
+        }
+    }
+}
+
+/// The service made by [`RateLimitLayer`].
+#[derive(Debug, Clone)]
+pub struct RateLimit<S> {
+    inner: S,
+    state: Arc<State>,
+}
+
+fn peer_ip<B>(req: &Request<B>) -> Option<IpAddr> {
+    req.extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+fn client<B>(key: &ClientKey, req: &Request<B>) -> String {
+    let header_value = |name: &HeaderName| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let peer = || peer_ip(req).map_or_else(|| "unknown".to_string(), |ip| ip.to_string());
+    let cut = |s: &str| s.chars().take(128).collect::<String>();
+    match key {
+        ClientKey::ApiKeyThenPeerIp(h) => {
+            header_value(h).map_or_else(peer, |k| format!("key:{}", cut(k)))
+        }
+        ClientKey::PeerIp => peer(),
+        ClientKey::TrustedForwardedFor(h) => header_value(h)
+            .and_then(|v| v.split(',').next())
+            .and_then(|first| first.trim().parse::<IpAddr>().ok())
+            .map_or_else(peer, |ip| ip.to_string()),
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B> Service<Request<B>> for RateLimit<S>
+where
+    S: Service<Request<B>, Response = Response<Body>> + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response<Body>;
+    type Error = S::Error;
+    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        let s = &self.state;
+        let n = s.seen.fetch_add(1, Ordering::Relaxed);
+        if n % PRUNE_EVERY == 0 || s.limiter.len() > MAX_TRACKED_CLIENTS {
+            // Forget clients whose bucket is full again: they cost nothing to re-add.
+            s.limiter.retain_recent();
+            s.limiter.shrink_to_fit();
+        }
+        let key = client(&s.key, &req);
+        match s.limiter.check_key(&key) {
+            Ok(()) => Box::pin(self.inner.call(req)),
+            Err(not_until) => {
+                s.collector.record_rate_limit_rejection(&s.policy);
+                let wait = not_until.wait_time_from(s.limiter.clock().now());
+                let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+                let secs = secs.max(1);
+                let body = format!(
+                    "{{\"error\":\"rate_limited\",\"message\":\"too many requests; retry after {secs} s\",\"retry_after_seconds\":{secs}}}"
+                );
+                let resp = Response::builder()
+                    .status(StatusCode::TOO_MANY_REQUESTS)
+                    .header(header::RETRY_AFTER, secs.to_string())
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(body));
+                Box::pin(async move {
+                    Ok(resp.unwrap_or_else(|_| {
+                        let mut r = Response::new(Body::empty());
+                        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+                        r
+                    }))
+                })
+            }
+        }
+    }
+}

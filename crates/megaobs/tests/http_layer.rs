@@ -1,0 +1,243 @@
+//! The HTTP layer on a real axum server over loopback, driven by a real HTTP client.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::get;
+use axum::Router;
+use common::receivers::Receivers;
+use common::sample;
+use megaobs::config::{OtlpProtocol, TracingConfig, TracingExporter};
+use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness};
+use megaobs::metrics::MetricsCollector;
+
+fn serve(app: Router) -> (SocketAddr, tokio::runtime::Runtime) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await
+            .unwrap()
+        });
+        addr
+    });
+    (addr, rt)
+}
+
+#[test]
+fn metrics_spans_rate_limits_and_routes_over_real_http() {
+    let rx = Receivers::new();
+    let grpc = rx.grpc();
+    let guard = megaobs::init_tracing(
+        TracingConfig::default()
+            .service_name("http-layer")
+            .exporter(TracingExporter::Otlp)
+            .otlp(format!("http://{grpc}"), OtlpProtocol::Grpc)
+            .scheduled_delay(Duration::from_millis(50)),
+    )
+    .unwrap();
+
+    let collector = MetricsCollector::new();
+    let readiness = Readiness::new();
+    let api = Router::new()
+        .route("/api/research/{id}", get(|| async { "result" }))
+        .route(
+            "/api/fail",
+            get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
+        )
+        .fallback(megaobs::http::not_found)
+        .layer(RateLimitLayer::new(
+            "api_default",
+            5,
+            Duration::from_secs(2),
+            collector.clone(),
+        ))
+        .layer(ObserveLayer::new(collector.clone()));
+    let app = observability_routes(collector.clone(), readiness.clone()).merge(api);
+    let (addr, _rt) = serve(app);
+    let http = reqwest::blocking::Client::new();
+    let url = |p: &str| format!("http://{addr}{p}");
+    let get_as = |p: &str, key: &str| http.get(url(p)).header("x-api-key", key).send().unwrap();
+
+    // Route templates, never raw URLs; 404s share one series.
+    for id in 1..=3 {
+        assert_eq!(
+            get_as(&format!("/api/research/{id}"), "client-a").status(),
+            200
+        );
+    }
+    assert_eq!(get_as("/api/fail", "client-a").status(), 500);
+    for p in ["/nope/1", "/nope/2?x=secret"] {
+        let r = get_as(p, "client-404");
+        assert_eq!(r.status(), 404);
+        assert!(
+            r.headers().contains_key("x-trace-id"),
+            "the 404 went through the layers"
+        );
+    }
+    let text = collector.encode_text();
+    let v = |s: &str| sample(&text, s);
+    assert_eq!(
+        v(r#"mega_agent_http_requests_total{method="GET",path="/api/research/{id}",status="200"}"#),
+        Some(3.0)
+    );
+    assert_eq!(
+        v(r#"mega_agent_http_requests_total{method="GET",path="/api/fail",status="500"}"#),
+        Some(1.0)
+    );
+    assert_eq!(
+        v(r#"mega_agent_http_requests_total{method="GET",path="unmatched",status="404"}"#),
+        Some(2.0),
+        "{}",
+        text.lines()
+            .filter(|l| l.starts_with("mega_agent_http_requests_total"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        !text.contains("/nope"),
+        "raw URLs never become label values"
+    );
+    assert_eq!(
+        v(
+            r#"mega_agent_http_request_duration_seconds_count{method="GET",path="/api/research/{id}"}"#
+        ),
+        Some(3.0)
+    );
+
+    // traceparent in: the server span continues the caller's trace; the response says which.
+    let resp = http
+        .get(url("/api/research/42"))
+        .header("x-api-key", "client-t")
+        .header(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(
+        resp.headers()["x-trace-id"],
+        "0af7651916cd43dd8448eb211c80319c"
+    );
+    let traceresponse = resp.headers()["traceresponse"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        traceresponse.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
+        "{traceresponse}"
+    );
+    assert!(guard.flush());
+    let spans = rx.wait_for(Duration::from_secs(10), |s| {
+        s.iter()
+            .any(|s| s.trace_id == "0af7651916cd43dd8448eb211c80319c")
+    });
+    let server = spans
+        .iter()
+        .find(|s| s.trace_id == "0af7651916cd43dd8448eb211c80319c")
+        .expect("server span exported");
+    assert_eq!(server.name, "GET /api/research/{id}");
+    assert_eq!(server.kind, 2, "server span");
+    assert_eq!(server.parent_span_id, "b7ad6b7169203331");
+    assert_eq!(server.attributes["http.route"], "/api/research/{id}");
+    assert_eq!(server.attributes["http.request.method"], "GET");
+    assert_eq!(server.attributes["http.response.status_code"], "200");
+    assert!(traceresponse.contains(&server.span_id));
+    let failed = spans
+        .iter()
+        .find(|s| s.name == "GET /api/fail")
+        .expect("5xx span");
+    assert_eq!(failed.status_code, 2);
+
+    // Rate limit: 5 per 2 s per client; a burst gets 429 + Retry-After; others unaffected.
+    let statuses: Vec<u16> = (0..8)
+        .map(|_| get_as("/api/research/1", "client-b").status().as_u16())
+        .collect();
+    assert_eq!(&statuses[..5], &[200; 5], "{statuses:?}");
+    let rejected = statuses.iter().filter(|s| **s == 429).count();
+    assert!(rejected >= 2, "{statuses:?}");
+    let r = get_as("/api/research/1", "client-b");
+    assert_eq!(r.status(), 429);
+    let retry: u64 = r.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After {retry}");
+    let body: serde_json::Value = r.json().unwrap();
+    assert_eq!(body["error"], "rate_limited");
+    assert_eq!(
+        get_as("/api/research/1", "client-c").status(),
+        200,
+        "other clients are unaffected"
+    );
+    let text = collector.encode_text();
+    let rejections = sample(
+        &text,
+        r#"mega_agent_rate_limit_rejections_total{key="api_default"}"#,
+    )
+    .unwrap();
+    let counted_429 = sample(
+        &text,
+        r#"mega_agent_http_requests_total{method="GET",path="/api/research/{id}",status="429"}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        rejections,
+        (rejected + 1) as f64,
+        "one rejection counted per 429"
+    );
+    assert_eq!(counted_429, rejections);
+    std::thread::sleep(Duration::from_millis(2_100));
+    assert_eq!(
+        get_as("/api/research/1", "client-b").status(),
+        200,
+        "after the window, requests pass again"
+    );
+
+    // /health, /ready, /metrics.
+    assert_eq!(http.get(url("/health")).send().unwrap().status(), 200);
+    assert_eq!(http.get(url("/ready")).send().unwrap().status(), 503);
+    readiness.set_ready(true);
+    assert_eq!(http.get(url("/ready")).send().unwrap().status(), 200);
+    let m = http
+        .get(url("/metrics"))
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .send()
+        .unwrap();
+    assert!(m.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let body = m.text().unwrap();
+    assert!(body.ends_with("# EOF\n"));
+    // Latency exemplars name server spans that were exported.
+    let exemplar_trace = body
+        .lines()
+        .filter(|l| l.starts_with("mega_agent_http_request_duration_seconds_bucket{"))
+        .find_map(|l| l.split("trace_id=\"").nth(1).map(|r| r[..32].to_string()))
+        .expect("an exemplar on the latency histogram");
+    assert!(guard.flush());
+    let exported = rx.wait_for(Duration::from_secs(10), |s| {
+        s.iter().any(|s| s.trace_id == exemplar_trace)
+    });
+    assert!(
+        exported
+            .iter()
+            .any(|s| s.trace_id == exemplar_trace && s.kind == 2),
+        "exemplar {exemplar_trace} is an exported server span"
+    );
+    drop(guard);
+}
