@@ -1,0 +1,226 @@
+//! The README's main job, run as a test: the example service on an ephemeral
+//! port with its built-in load, traces sent to an in-process OTLP receiver.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::receivers::Receivers;
+use megaobs::metrics::catalog;
+
+fn example_binary() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    let bin = dir.join("examples").join("observability_example");
+    assert!(
+        bin.exists(),
+        "{} is missing: `cargo test` builds the examples first",
+        bin.display()
+    );
+    bin
+}
+
+#[test]
+fn the_example_serves_every_pillar_and_exits_cleanly() {
+    let rx = Receivers::new();
+    let grpc = rx.grpc();
+    let logs = tempfile::tempdir().unwrap();
+    let mut child = Command::new(example_binary())
+        .args(["--listen", "127.0.0.1:0", "--duration", "12", "--rps", "20"])
+        .env("TRACING_EXPORTER", "otlp")
+        .env("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port()))
+        .env("TRACING_SAMPLE_RATE", "1.0")
+        .env("LOG_DIR", logs.path())
+        .env("API_RATE_LIMIT", "60")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the example");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, lines) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for l in stdout.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let mut printed = Vec::new();
+    let addr = loop {
+        let l = lines
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the banner");
+        printed.push(l.clone());
+        if let Some(rest) = l.trim().strip_prefix("metrics: http://") {
+            break rest.split('/').next().unwrap().to_string();
+        }
+    };
+    let http = reqwest::blocking::Client::new();
+    let url = |p: &str| format!("http://{addr}{p}");
+
+    // Bad input: clear 4xx JSON errors, no panic.
+    let post = |body: Vec<u8>| {
+        http.post(url("/api/research"))
+            .header("content-type", "application/json")
+            .header("x-api-key", "test-client")
+            .body(body)
+            .send()
+            .unwrap()
+    };
+    for (body, status) in [
+        (b"{\"query\": ".to_vec(), 400),
+        (b"{\"query\": \"What is AI?\"}".to_vec(), 422),
+        (b"{\"query\": \"\", \"user_id\": \"u\"}".to_vec(), 422),
+        (vec![b'a'; 1024 * 1024], 413),
+    ] {
+        let r = post(body);
+        assert_eq!(r.status().as_u16(), status);
+        let v: serde_json::Value = r.json().expect("a JSON error body");
+        assert!(v["error"].is_string() && v["message"].is_string(), "{v}");
+    }
+    let r = http
+        .get(url("/no/such/route"))
+        .header("x-api-key", "test-client")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<serde_json::Value>().unwrap()["error"], "not_found");
+    let ok =
+        post(br#"{"query": "What is retrieval augmented generation?", "user_id": "u1"}"#.to_vec());
+    assert_eq!(ok.status(), 201);
+    let id = ok.json::<serde_json::Value>().unwrap()["id"]
+        .as_u64()
+        .unwrap();
+    let fetched: serde_json::Value = http
+        .get(url(&format!("/api/research/{id}")))
+        .header("x-api-key", "test-client")
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(fetched["id"], id);
+    assert_eq!(http.get(url("/ready")).send().unwrap().status(), 200);
+
+    std::thread::sleep(Duration::from_secs(8));
+    let exposition = http.get(url("/metrics")).send().unwrap().text().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the example did not stop after --duration"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    printed.extend(lines.try_iter());
+    assert!(
+        status.success(),
+        "exit status {status}; output:\n{}",
+        printed.join("\n")
+    );
+    assert!(
+        printed.iter().any(|l| l.contains("status:")),
+        "a status line: {printed:?}"
+    );
+    assert_eq!(printed.last().map(String::as_str), Some("stopped cleanly"));
+
+    // Every family of the README table has non-zero samples (gauges that are
+    // legitimately zero at any instant, and megaobs' own health counters, aside).
+    let may_be_zero = [
+        "workflow_human_reviews_pending",
+        "mega_agent_open_connections",
+    ];
+    for d in catalog::ALL
+        .iter()
+        .filter(|d| d.domain != "megaobs" && !may_be_zero.contains(&d.name))
+    {
+        let nonzero = exposition.lines().any(|l| {
+            !l.starts_with('#')
+                && l.starts_with(d.name)
+                && l[d.name.len()..].starts_with(['{', ' ', '_'])
+                && l.rsplit(' ')
+                    .next()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(|v| v > 0.0)
+        });
+        assert!(
+            nonzero,
+            "no non-zero sample of {} in the example's /metrics",
+            d.name
+        );
+    }
+    assert!(!exposition.contains("/no/such/route"));
+
+    // Logs: both files exist, every line is JSON with the seed's fields.
+    for f in ["megaagent-pro.log", "megaagent-pro.error.log"] {
+        let text =
+            std::fs::read_to_string(logs.path().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        for l in text.lines() {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("{f}: {e}: {l}"));
+            for k in ["timestamp", "level", "logger", "message", "service"] {
+                assert!(v.get(k).is_some(), "{f}: no {k} in {l}");
+            }
+        }
+    }
+    let main_log = std::fs::read_to_string(logs.path().join("megaagent-pro.log")).unwrap();
+    assert!(main_log.lines().count() > 50);
+    assert!(main_log.contains("\"trace_id\""));
+
+    // Traces: one trace per request, rooted at the HTTP server span.
+    let spans = rx.spans();
+    let mut traces: HashMap<&str, Vec<&common::receivers::ReceivedSpan>> = HashMap::new();
+    for s in &spans {
+        traces.entry(s.trace_id.as_str()).or_default().push(s);
+    }
+    let servers: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name == "POST /api/research")
+        .collect();
+    assert!(servers.len() > 50, "{} server spans", servers.len());
+    let distinct: std::collections::HashSet<_> = servers.iter().map(|s| &s.trace_id).collect();
+    assert_eq!(distinct.len(), servers.len(), "one trace per request");
+    let mut full = 0;
+    for server in &servers {
+        let trace = &traces[server.trace_id.as_str()];
+        assert!(
+            !trace.iter().any(|s| s.span_id == server.parent_span_id),
+            "the server span is the root here (its parent is the remote caller)"
+        );
+        let Some(wf) = trace.iter().find(|s| s.name == "research_workflow") else {
+            continue;
+        };
+        assert_eq!(wf.parent_span_id, server.span_id);
+        let nodes: Vec<_> = trace
+            .iter()
+            .filter(|s| s.parent_span_id == wf.span_id)
+            .map(|s| s.name.as_str())
+            .collect();
+        assert!(nodes.contains(&"analyze_query"), "{nodes:?}");
+        if let Some(llm) = trace
+            .iter()
+            .find(|s| s.name.starts_with("chat ") && s.status_code != 2)
+        {
+            for k in [
+                "gen_ai.operation.name",
+                "gen_ai.provider.name",
+                "gen_ai.request.model",
+                "gen_ai.usage.input_tokens",
+            ] {
+                assert!(
+                    llm.attributes.contains_key(k),
+                    "{k} missing on {}",
+                    llm.name
+                );
+            }
+            full += 1;
+        }
+    }
+    assert!(
+        full > 5,
+        "only {full} traces had the whole workflow with an LLM span"
+    );
+}
