@@ -4,7 +4,7 @@
 //! use megaobs::trace::LlmSpan;
 //! use megaobs::metrics::Status;
 //!
-//! let call = LlmSpan::start("chat", "anthropic", "claude-3-opus");
+//! let mut call = LlmSpan::start("chat", "anthropic", "claude-3-opus");
 //! // ... call the model ...
 //! call.record_usage("claude-3-opus-20240229", 150, 300);
 //! call.finish(megaobs::metrics(), Status::Success); // span ended, llm_* metrics recorded

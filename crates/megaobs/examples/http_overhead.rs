@@ -1,0 +1,54 @@
+//! A trivial axum route served twice, bare and with megaobs' layers (request
+//! metrics + server span + rate limit), for `bench/http_overhead.sh` (wrk).
+//!
+//! cargo run --release -p megaobs --example http_overhead -- 127.0.0.1:18080 127.0.0.1:18081
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use megaobs::config::{TracingConfig, TracingExporter};
+use megaobs::http::{ObserveLayer, RateLimitLayer};
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let bare: SocketAddr = args
+        .next()
+        .unwrap_or_else(|| "127.0.0.1:18080".into())
+        .parse()?;
+    let observed: SocketAddr = args
+        .next()
+        .unwrap_or_else(|| "127.0.0.1:18081".into())
+        .parse()?;
+    // Spans are sampled and exported (to nowhere), as in production with a backend.
+    let _tracing = megaobs::init_tracing(
+        TracingConfig::default()
+            .exporter(TracingExporter::None)
+            .max_queue_size(65_536),
+    )?;
+    let collector = megaobs::metrics().clone();
+    let app = || Router::new().route("/api/research/{id}", get(|| async { "ok" }));
+    let instrumented = app()
+        .layer(RateLimitLayer::new(
+            "bench",
+            1_000_000,
+            Duration::from_secs(1),
+            collector.clone(),
+        ))
+        .layer(ObserveLayer::new(collector));
+    let a = tokio::net::TcpListener::bind(bare).await?;
+    let b = tokio::net::TcpListener::bind(observed).await?;
+    println!("bare http://{bare}/api/research/1  observed http://{observed}/api/research/1");
+    let plain = tokio::spawn(async move {
+        axum::serve(a, app().into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+    axum::serve(
+        b,
+        instrumented.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
+    let _ = plain.await;
+    Ok(())
+}
