@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Requests/s and latency of a trivial axum route, bare vs with megaobs' layers
 # (ObserveLayer + RateLimitLayer, spans sampled), measured with wrk on loopback.
-# usage: bench/http_overhead.sh [seconds]   (needs wrk: apt-get install -y wrk)
+# usage: [TRACING_SAMPLE_RATE=0.1] bench/http_overhead.sh [seconds]   (needs wrk: apt-get install -y wrk)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs="${1:-10}"

@@ -22,9 +22,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "127.0.0.1:18081".into())
         .parse()?;
-    // Spans are sampled and exported (to nowhere), as in production with a backend.
+    // Spans are created as in production (TRACING_SAMPLE_RATE, default 1.0),
+    // handed to an exporter that sends them nowhere.
     let _tracing = megaobs::init_tracing(
-        TracingConfig::default()
+        TracingConfig::from_env()?
             .exporter(TracingExporter::None)
             .max_queue_size(65_536),
     )?;
