@@ -16,9 +16,10 @@ use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta, ReturnType, Token, Type};
 /// Traces a synchronous function: a span named after the function (or
 /// `name = "..."`) is current while the body runs.
 ///
-/// ```ignore
+/// ```
 /// #[megaobs::trace_function(name = "calculate_score")]
 /// fn calculate_score(data: &[f64]) -> f64 { data.iter().sum::<f64>() / data.len() as f64 }
+/// assert_eq!(calculate_score(&[1.0, 3.0]), 2.0);
 /// ```
 #[proc_macro_attribute]
 pub fn trace_function(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -29,9 +30,11 @@ pub fn trace_function(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// Traces an `async fn`: the span stays current across every `.await` of the body.
 ///
-/// ```ignore
+/// ```
 /// #[megaobs::trace_async(name = "fetch_data")]
-/// async fn fetch_data(query: &str) -> Result<String, MyError> { /* ... */ }
+/// async fn fetch_data(query: &str) -> Result<String, std::io::Error> {
+///     Ok(query.to_uppercase())
+/// }
 /// ```
 #[proc_macro_attribute]
 pub fn trace_async(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -46,9 +49,14 @@ pub fn trace_async(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `workflow = "..."` if given, else the one of the enclosing
 /// `megaobs::trace::workflow_span`, else `unknown`.
 ///
-/// ```ignore
+/// ```
 /// #[megaobs::trace_workflow_node("analyze_query")]
-/// async fn analyze_query(state: WorkflowState) -> Result<Analysis, NodeError> { /* ... */ }
+/// fn analyze_query(query: &str) -> Result<usize, std::fmt::Error> {
+///     Ok(query.split_whitespace().count())
+/// }
+///
+/// let _workflow = megaobs::trace::workflow_span("research_workflow");
+/// assert_eq!(analyze_query("What is AI?"), Ok(3));
 /// ```
 #[proc_macro_attribute]
 pub fn trace_workflow_node(args: TokenStream, item: TokenStream) -> TokenStream {
