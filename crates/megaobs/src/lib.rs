@@ -1,8 +1,21 @@
 //! # megaobs
 //!
-//! Observability for MegaAgent Pro services in a few lines: Prometheus metrics
-//! with typed, allocation-free recording methods, served in the Prometheus text or
-//! OpenMetrics format (with trace exemplars).
+//! Observability for MegaAgent Pro services in a few lines:
+//!
+//! - [`metrics`]: Prometheus metrics with typed, allocation-free recording methods,
+//!   served as Prometheus text or OpenMetrics with trace exemplars;
+//! - [`trace`]: OpenTelemetry traces to the console, Jaeger, Zipkin or OTLP, from
+//!   manual spans, the `#[trace_*]` macros and any `tracing`-instrumented code;
+//! - [`logging`]: JSON lines with trace context, size-rotated files, syslog, never
+//!   blocking the application;
+//! - [`http`]: axum/tower layers for request metrics, server spans and rate limits.
+//!
+//! ```no_run
+//! // Everything from the environment (TRACING_*, LOG_*, OTLP_*, ...), in one call.
+//! let _telemetry = megaobs::init(megaobs::ObservabilityConfig::from_env()?)?;
+//! let collector = megaobs::metrics();
+//! # Ok::<(), megaobs::Error>(())
+//! ```
 //!
 //! ```
 //! use std::time::Duration;
@@ -17,9 +30,7 @@
 //! assert!(collector.encode_text().contains("workflow_duration_seconds_count{workflow_name=\"research_workflow\"} 1"));
 //! ```
 //!
-//! Today the crate provides the **metrics** pillar ([`metrics`]) and the
-//! configuration of every pillar ([`config`]); tracing, logging, the HTTP layer
-//! and dashboards are being built on the same workspace (see the README).
+//! Grafana dashboards, alert rules and the deploy stack are the next milestone.
 #![warn(missing_docs)]
 
 pub mod config;
@@ -42,3 +53,22 @@ pub use logging::{init_logging, LoggingGuard};
 pub use megaobs_macros::{trace_async, trace_function, trace_workflow_node};
 pub use metrics::{get_metrics_collector, metrics, MetricsCollector, WorkflowTimer};
 pub use trace::{init_tracing, TracingContext, TracingGuard};
+
+/// Logging and tracing installed by [`init`]; dropping it exports queued spans,
+/// then writes queued log lines.
+#[derive(Debug)]
+#[must_use = "dropping Telemetry shuts tracing and logging down: keep it for the program's life"]
+pub struct Telemetry {
+    /// The tracing pipeline (first to stop, so its last log lines are written).
+    pub tracing: TracingGuard,
+    /// The log writer.
+    pub logging: LoggingGuard,
+}
+
+/// Installs logging and tracing from `config` in one call (the metrics pillar
+/// needs no setup: [`metrics()`] is ready).
+pub fn init(config: ObservabilityConfig) -> Result<Telemetry> {
+    let logging = init_logging(config.logging)?;
+    let tracing = init_tracing(config.tracing)?;
+    Ok(Telemetry { tracing, logging })
+}
