@@ -82,12 +82,19 @@ where
         let span = TracingContext::builder(format!("{} {}", method, route_str))
             .kind(SpanKind::Server)
             .parent(extract_context_any(req.headers()))
-            .attribute("http.request.method", method.as_str().to_string())
+            .attribute(
+                "http.request.method",
+                crate::metrics::HttpMethod::parse(method.as_str()).as_str(),
+            )
             .attribute("http.route", route_str.clone())
             .attribute("url.path", req.uri().path().to_string())
             .attribute(
                 "url.scheme",
-                req.uri().scheme_str().unwrap_or("http").to_string(),
+                if req.uri().scheme_str() == Some("https") {
+                    "https"
+                } else {
+                    "http"
+                },
             )
             .start_detached();
         let user_agent = req
