@@ -90,18 +90,26 @@ where
         let mut line = Vec::with_capacity(256);
         opentelemetry::Context::map_current(|cx| {
             let ids = otel_ids(cx);
-            // A span started by megaobs' own API names itself while it is the
-            // innermost OpenTelemetry span; otherwise the innermost `tracing` span.
-            let own = cx
+            // The innermost span names the line: a megaobs span made current on
+            // this thread, else one carried in the context (async), else the
+            // innermost `tracing` span.
+            let in_context = cx
                 .get::<SpanName>()
                 .filter(|n| ids.is_some_and(|(_, id)| id == n.span_id))
                 .map(|n| n.name.as_ref());
-            let info = SpanInfo {
-                name: own.or_else(|| span.as_ref().map(|s| s.name())),
-                ids,
+            let from_tracing = span.as_ref().map(|s| s.name());
+            let mut write = |current: Option<&str>| {
+                let info = SpanInfo {
+                    name: current.or(in_context).or(from_tracing),
+                    ids,
+                };
+                self.format
+                    .format(event, info, SystemTime::now(), &mut line);
             };
-            self.format
-                .format(event, info, SystemTime::now(), &mut line);
+            match ids {
+                Some((_, id)) => crate::trace::with_current_name(id, &mut write),
+                None => write(None),
+            }
         });
         self.writer.send(line, *meta.level());
     }

@@ -57,11 +57,11 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::{Layer, Registry};
 
-pub(crate) use context::SpanName;
 pub use context::{
     add_span_event, current_span_id, current_trace_id, set_span_attribute, TracingContext,
     TracingContextBuilder,
 };
+pub(crate) use context::{with_current_name, SpanName};
 pub use genai::LlmSpan;
 
 /// The workflow a span belongs to, kept in its context for node spans.
