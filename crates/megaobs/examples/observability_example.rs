@@ -19,6 +19,7 @@
 //! ```
 
 use std::collections::{HashMap, VecDeque};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -852,7 +853,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
-                println!(
+                // Not println!: a closed stdout must not bring the service down.
+                let _ = writeln!(
+                    std::io::stdout(),
                     "  status: {} requests, {} errors, p95 {:.1} ms, cache hit rate {:.2}, {} reviews pending",
                     stats.requests.load(Ordering::Relaxed),
                     stats.errors.load(Ordering::Relaxed),
@@ -890,6 +893,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         drop(log_guard); // writes every queued line
     })
     .await;
-    println!("stopped cleanly");
+    let _ = writeln!(std::io::stdout(), "stopped cleanly");
     Ok(())
 }

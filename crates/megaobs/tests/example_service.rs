@@ -11,6 +11,16 @@ use std::time::{Duration, Instant};
 use common::receivers::Receivers;
 use megaobs::metrics::catalog;
 
+/// Stops the example if the test fails before it exits.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn example_binary() -> std::path::PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
@@ -28,7 +38,7 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
     let rx = Receivers::new();
     let grpc = rx.grpc();
     let logs = tempfile::tempdir().unwrap();
-    let mut child = Command::new(example_binary())
+    let child = Command::new(example_binary())
         .args(["--listen", "127.0.0.1:0", "--duration", "12", "--rps", "20"])
         .env("TRACING_EXPORTER", "otlp")
         .env("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port()))
@@ -39,7 +49,8 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the example");
-    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut child = KillOnDrop(child);
+    let stdout = BufReader::new(child.0.stdout.take().unwrap());
     let (tx, lines) = std::sync::mpsc::channel::<String>();
     std::thread::spawn(move || {
         for l in stdout.lines().map_while(Result::ok) {
@@ -64,6 +75,9 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         http.post(url("/api/research"))
             .header("content-type", "application/json")
             .header("x-api-key", "test-client")
+            // The server may answer (413) before reading a large body and close
+            // the connection: never reuse it for the next request.
+            .header("connection", "close")
             .body(body)
             .send()
             .unwrap()
@@ -106,7 +120,7 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
     let exposition = http.get(url("/metrics")).send().unwrap().text().unwrap();
     let deadline = Instant::now() + Duration::from_secs(40);
     let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
+        if let Some(s) = child.0.try_wait().unwrap() {
             break s;
         }
         assert!(

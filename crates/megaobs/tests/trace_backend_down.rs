@@ -28,18 +28,26 @@ fn a_dead_backend_costs_the_app_nothing_and_recovery_is_automatic() {
     )
     .unwrap();
 
-    let mut slowest = Duration::ZERO;
+    let mut took = Vec::with_capacity(10_000);
     let start = Instant::now();
     for i in 0..10_000 {
         let t = Instant::now();
         let s = TracingContext::new("while_down");
         s.set_attribute("i", i as i64);
         drop(s);
-        slowest = slowest.max(t.elapsed());
+        took.push(t.elapsed());
     }
     let total = start.elapsed();
+    took.sort();
+    let (p999, slowest) = (took[9_989], took[9_999]);
+    // No call waits for the backend: 99.9% of spans take under 5 ms; the single
+    // slowest is allowed an OS scheduling hiccup on a loaded 2-core machine.
     assert!(
-        slowest < Duration::from_millis(25),
+        p999 < Duration::from_millis(5),
+        "p99.9 {p999:?} with the backend down"
+    );
+    assert!(
+        slowest < Duration::from_millis(100),
         "a span took {slowest:?} with the backend down"
     );
     assert!(
