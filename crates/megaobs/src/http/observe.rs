@@ -84,7 +84,11 @@ where
             .parent(extract_context_any(req.headers()))
             .attribute(
                 "http.request.method",
-                crate::metrics::HttpMethod::parse(method.as_str()).as_str(),
+                // Semantic conventions: unknown methods are `_OTHER`.
+                match crate::metrics::HttpMethod::parse(method.as_str()) {
+                    crate::metrics::HttpMethod::Other => "_OTHER",
+                    m => m.as_str(),
+                },
             )
             .attribute("http.route", route_str.clone())
             .attribute("url.path", req.uri().path().to_string())
