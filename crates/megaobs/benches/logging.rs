@@ -8,7 +8,8 @@
 //! and handing the line over. Each event has 3 fields.
 
 use std::hint::black_box;
-use std::time::Duration;
+
+mod common;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use megaobs::config::LoggingConfig;
@@ -108,10 +109,7 @@ fn logging(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40);
+    config = common::config();
     targets = logging
 }
 criterion_main!(benches);

@@ -11,6 +11,8 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use megaobs::metrics::__bench::{Buckets, Histogram as MegaHistogram};
 use megaobs::metrics::{Format, MetricsCollector, Status};
@@ -324,10 +326,7 @@ fn encode_10k(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40);
+    config = common::config();
     targets = unlabeled_counter, histogram_observe, record_workflow_execution, contention, encode_10k
 }
 

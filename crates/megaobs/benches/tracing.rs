@@ -10,6 +10,8 @@
 use std::hint::black_box;
 use std::time::Duration;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use megaobs::config::{TracingConfig, TracingExporter};
 use megaobs::trace::{add_span_event, set_span_attribute, TracingContext};
@@ -143,10 +145,7 @@ fn tracing(c: &mut Criterion) {
 
 criterion_group! {
     name = benches;
-    config = Criterion::default()
-        .warm_up_time(Duration::from_millis(500))
-        .measurement_time(Duration::from_secs(2))
-        .sample_size(40);
+    config = common::config();
     targets = tracing
 }
 criterion_main!(benches);

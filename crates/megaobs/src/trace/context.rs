@@ -111,15 +111,10 @@ impl TracingContextBuilder {
         self
     }
 
-    /// Starts the span and makes it current.
-    pub fn start(self) -> TracingContext {
-        let Some(t) = tracer() else {
-            return TracingContext {
-                cx: None,
-                _guard: None,
-                named: None,
-            };
-        };
+    /// Starts the span as a child of the parent; returns its context (with the
+    /// workflow, if any), its id and its name.
+    fn open(self) -> Option<(Context, u64, Cow<'static, str>)> {
+        let t = tracer()?;
         let parent = self.parent.unwrap_or_else(Context::current);
         let span = t
             .span_builder(self.name.clone())
@@ -127,11 +122,19 @@ impl TracingContextBuilder {
             .with_attributes(self.attributes)
             .start_with_context(t, &parent);
         let span_id = u64::from_be_bytes(span.span_context().span_id().to_bytes());
-        let mut cx = parent.with_span(span);
-        if let Some(w) = self.workflow {
-            cx = cx.with_value(w);
-        }
-        let name = self.name;
+        let cx = parent.with_span(span);
+        let cx = match self.workflow {
+            Some(w) => cx.with_value(w),
+            None => cx,
+        };
+        Some((cx, span_id, self.name))
+    }
+
+    /// Starts the span and makes it current.
+    pub fn start(self) -> TracingContext {
+        let Some((cx, span_id, name)) = self.open() else {
+            return TracingContext::disabled();
+        };
         let named = CURRENT_NAMES
             .try_with(|n| {
                 n.try_borrow_mut()
@@ -147,24 +150,11 @@ impl TracingContextBuilder {
         }
     }
 
-    /// Starts the span without making it current; returns its context (for futures).
+    /// Starts the span without making it current; returns its context (for
+    /// futures). The name travels in the context, since no thread owns the span.
     pub fn start_detached(self) -> Option<Context> {
-        let t = tracer()?;
-        let parent = self.parent.unwrap_or_else(Context::current);
-        let span = t
-            .span_builder(self.name.clone())
-            .with_kind(self.kind)
-            .with_attributes(self.attributes)
-            .start_with_context(t, &parent);
-        let span_id = u64::from_be_bytes(span.span_context().span_id().to_bytes());
-        let cx = parent.with_span(span).with_value(SpanName {
-            span_id,
-            name: self.name,
-        });
-        Some(match self.workflow {
-            Some(w) => cx.with_value(w),
-            None => cx,
-        })
+        let (cx, span_id, name) = self.open()?;
+        Some(cx.with_value(SpanName { span_id, name }))
     }
 }
 
@@ -174,13 +164,22 @@ impl TracingContext {
     pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
         if tracer().is_none() {
             // Tracing off: no span, nothing to do (the cost is this check).
-            return Self {
-                cx: None,
-                _guard: None,
-                named: None,
-            };
+            return Self::disabled();
         }
         Self::builder(name).start()
+    }
+
+    fn disabled() -> Self {
+        Self {
+            cx: None,
+            _guard: None,
+            named: None,
+        }
+    }
+
+    /// The context, if a span is recording (tracing on and sampled).
+    pub(crate) fn context_if_any(&self) -> Option<Context> {
+        self.is_recording().then(|| self.context())
     }
 
     /// A builder for a span named `name`.

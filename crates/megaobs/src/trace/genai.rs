@@ -87,9 +87,3 @@ impl LlmSpan {
         );
     }
 }
-
-impl TracingContext {
-    pub(crate) fn context_if_any(&self) -> Option<opentelemetry::Context> {
-        self.is_recording().then(|| self.context())
-    }
-}
