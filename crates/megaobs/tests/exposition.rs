@@ -23,7 +23,10 @@ fn promtool_finds_nothing_but_the_seed_forced_name() {
     // The exposition parsed (a parse error would be reported instead of lint
     // findings); promtool exits non-zero only because of that one finding.
     assert!(!out.contains("error while linting"), "{out}");
-    assert!(!ok, "promtool reports the seed-forced finding with a non-zero exit");
+    assert!(
+        !ok,
+        "promtool reports the seed-forced finding with a non-zero exit"
+    );
 }
 
 #[test]
