@@ -30,10 +30,13 @@
 //! assert!(collector.encode_text().contains("workflow_duration_seconds_count{workflow_name=\"research_workflow\"} 1"));
 //! ```
 //!
-//! Grafana dashboards, alert rules and the deploy stack are the next milestone.
+//! - [`dashboards`]: Grafana dashboards, Prometheus alert rules and a docker-compose
+//!   stack for all of the above.
 #![warn(missing_docs)]
 
 pub mod config;
+#[cfg(feature = "dashboards")]
+pub mod dashboards;
 mod error;
 #[cfg(feature = "axum")]
 pub mod http;

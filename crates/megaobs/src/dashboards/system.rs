@@ -1,0 +1,149 @@
+//! The system dashboard: database, process resources, vector store, LLM calls, telemetry health.
+
+use super::panel::*;
+
+pub(crate) fn spec() -> DashboardSpec {
+    DashboardSpec {
+        uid: "megaobs-system",
+        title: "MegaAgent Pro / System",
+        panels: vec![
+            timeseries(
+                "Database connections",
+                "Connections of the database pool by state (active, idle). Active close to the pool size means requests queue for a connection.",
+            )
+            .unit("short")
+            .min(0.0)
+            .query(r#"sum by (state) (database_connections{$sel})"#, "{{state}}"),
+            timeseries(
+                "Database query latency p95",
+                "95th percentile of query latency by operation. Points are exemplars: click one to open its trace.",
+            )
+            .unit("s")
+            .min(0.0)
+            .traced()
+            .query(
+                r#"histogram_quantile(0.95, sum by (le, operation) (rate(database_query_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
+                "{{operation}}",
+            ),
+            timeseries(
+                "Database query errors",
+                "Failed queries as a share of all queries, by operation.",
+            )
+            .unit("percentunit")
+            .min(0.0)
+            .thresholds(GREEN, &[(0.01, YELLOW), (0.05, RED)])
+            .query(
+                r#"sum by (operation) (rate(database_query_errors_total{$sel}[$__rate_interval])) / sum by (operation) (rate(database_query_duration_seconds_count{$sel}[$__rate_interval]))"#,
+                "{{operation}}",
+            ),
+            timeseries(
+                "Memory",
+                "Resident and virtual memory of each service process.",
+            )
+            .unit("bytes")
+            .min(0.0)
+            .query(r#"process_resident_memory_bytes{$sel}"#, "resident {{instance}}")
+            .query(r#"process_virtual_memory_bytes{$sel}"#, "virtual {{instance}}"),
+            timeseries(
+                "CPU",
+                "CPU time used per second by each process: 1 means one core fully busy.",
+            )
+            .unit("short")
+            .min(0.0)
+            .query(
+                r#"rate(process_cpu_seconds_total{$sel}[$__rate_interval])"#,
+                "{{instance}}",
+            ),
+            timeseries(
+                "Open file descriptors",
+                "Open files and sockets of each process, against its limit. Running out refuses new connections.",
+            )
+            .unit("short")
+            .min(0.0)
+            .query(r#"process_open_fds{$sel}"#, "open {{instance}}")
+            .query(r#"process_max_fds{$sel}"#, "limit {{instance}}"),
+            timeseries(
+                "Vector store operations",
+                "Vector store operations per second by operation and outcome.",
+            )
+            .unit("ops")
+            .min(0.0)
+            .query(
+                r#"sum by (operation, status) (rate(vector_store_operations_total{$sel}[$__rate_interval]))"#,
+                "{{operation}} {{status}}",
+            ),
+            timeseries(
+                "Vector store latency p95",
+                "95th percentile of vector store operation latency. Points are exemplars: click one to open its trace.",
+            )
+            .unit("s")
+            .min(0.0)
+            .traced()
+            .query(
+                r#"histogram_quantile(0.95, sum by (le, operation) (rate(vector_store_operation_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
+                "{{operation}}",
+            ),
+            timeseries(
+                "LLM request rate by model",
+                "LLM calls per second by model and outcome.",
+            )
+            .unit("reqps")
+            .min(0.0)
+            .query(
+                r#"sum by (model, status) (rate(llm_requests_total{$sel}[$__rate_interval]))"#,
+                "{{model}} {{status}}",
+            ),
+            timeseries(
+                "LLM latency p95 by model",
+                "95th percentile of LLM call latency by model. Points are exemplars: click one to open its trace.",
+            )
+            .unit("s")
+            .min(0.0)
+            .traced()
+            .query(
+                r#"histogram_quantile(0.95, sum by (le, model) (rate(llm_request_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
+                "{{model}}",
+            ),
+            timeseries(
+                "LLM tokens",
+                "Tokens per second by model and type (prompt, completion): the cost driver.",
+            )
+            .unit("short")
+            .min(0.0)
+            .query(
+                r#"sum by (model, type) (rate(llm_tokens_total{$sel}[$__rate_interval]))"#,
+                "{{model}} {{type}}",
+            ),
+            timeseries(
+                "Vector store size",
+                "Vectors stored per collection.",
+            )
+            .unit("short")
+            .min(0.0)
+            .query(r#"sum by (collection) (vector_store_vectors{$sel})"#, "{{collection}}"),
+            timeseries(
+                "Telemetry health",
+                "Spans exported and dropped, log lines dropped, label values folded by the cardinality guard, per second. Anything but exported above zero means telemetry is being lost.",
+            )
+            .unit("ops")
+            .min(0.0)
+            .width(24)
+            .query(
+                r#"sum(rate(otel_spans_exported_total{$sel}[$__rate_interval]))"#,
+                "spans exported",
+            )
+            .query(
+                r#"sum by (reason) (rate(otel_spans_dropped_total{$sel}[$__rate_interval]))"#,
+                "spans dropped: {{reason}}",
+            )
+            .query(
+                r#"sum(rate(log_lines_dropped_total{$sel}[$__rate_interval]))"#,
+                "log lines dropped",
+            )
+            .query(
+                r#"sum by (output) (rate(log_output_errors_total{$sel}[$__rate_interval]))"#,
+                "log output errors: {{output}}",
+            ),
+        ],
+    }
+}
