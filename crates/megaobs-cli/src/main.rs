@@ -1,10 +1,20 @@
-//! The `megaobs` command.
+//! The `megaobs` command: the metric catalogue, Grafana dashboards,
+//! Prometheus rules and the docker-compose observability stack.
 //!
-//! Today: `megaobs metrics` prints the catalogue of every exported metric
-//! (Markdown table or one name per line). The dashboards, rules and stack
-//! subcommands of the design arrive with the dashboards work.
+//! ```text
+//! megaobs metrics [--format markdown|names]
+//! megaobs dashboards --out DIR
+//! megaobs rules --out FILE
+//! megaobs stack --out DIR [--target HOST:PORT] [--job NAME] [--scrape-interval 15s]
+//! ```
 
-use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use megaobs::dashboards::rules::{rules, RulesOptions};
+use megaobs::dashboards::stack::{write_stack, StackOptions};
+use megaobs::dashboards::{create_dashboards_with, DashboardOptions};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -25,6 +35,87 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Style::Markdown)]
         format: Style,
     },
+    /// Write the four Grafana dashboards (cache, api, orchestration, system) as JSON.
+    Dashboards {
+        /// Directory to write into (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        links: LinkArgs,
+    },
+    /// Write the Prometheus recording and alerting rules (YAML).
+    Rules {
+        /// File to write (`-` for standard output).
+        #[arg(long)]
+        out: PathBuf,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+    /// Write the docker-compose stack: Prometheus, Grafana, Jaeger, rules, dashboards.
+    Stack {
+        /// Directory to write into (created if needed).
+        #[arg(long)]
+        out: PathBuf,
+        /// `host:port` of the service's /metrics as seen from the Prometheus container.
+        #[arg(long, default_value = "host.docker.internal:8000")]
+        target: String,
+        /// Prometheus job name of the service.
+        #[arg(long, default_value = "megaagent-pro")]
+        job: String,
+        /// Scrape and rule evaluation interval.
+        #[arg(long, default_value = "15s")]
+        scrape_interval: String,
+        #[command(flatten)]
+        links: LinkArgs,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
+}
+
+#[derive(Args, Debug)]
+struct LinkArgs {
+    /// URL template of the trace search link on latency panels ("none" to omit it).
+    #[arg(long, default_value = megaobs::dashboards::DEFAULT_TRACE_SEARCH_URL)]
+    trace_url: String,
+}
+
+impl LinkArgs {
+    fn options(&self) -> DashboardOptions {
+        DashboardOptions {
+            trace_search_url: (self.trace_url != "none").then(|| self.trace_url.clone()),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+struct RuleArgs {
+    /// Base URL of the runbooks; each alert links to `URL#alert-name`.
+    #[arg(long)]
+    runbook_url: Option<String>,
+    /// API availability objective (share of non-5xx responses), between 0 and 1.
+    #[arg(long, default_value_t = 0.995, value_parser = parse_ratio)]
+    slo: f64,
+}
+
+impl RuleArgs {
+    fn options(&self) -> RulesOptions {
+        let defaults = RulesOptions::default();
+        RulesOptions {
+            api_availability_slo: self.slo,
+            runbook_base_url: self
+                .runbook_url
+                .clone()
+                .unwrap_or(defaults.runbook_base_url.clone()),
+            ..defaults
+        }
+    }
+}
+
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a ratio between 0 and 1 (e.g. 0.995)")),
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -35,8 +126,7 @@ enum Style {
     Names,
 }
 
-fn main() {
-    let cli = Cli::parse();
+fn run(cli: Cli) -> megaobs::Result<()> {
     match cli.command {
         Command::Metrics { format } => match format {
             Style::Markdown => print!("{}", megaobs::metrics::catalog::markdown_table()),
@@ -46,5 +136,52 @@ fn main() {
                 }
             }
         },
+        Command::Dashboards { out, links } => {
+            for path in create_dashboards_with(&out, &links.options())? {
+                println!("{}", path.display());
+            }
+        }
+        Command::Rules { out, rules: args } => {
+            let yaml = rules(&args.options()).to_yaml();
+            if out.as_os_str() == "-" {
+                print!("{yaml}");
+            } else {
+                std::fs::write(&out, yaml).map_err(|source| megaobs::Error::Io {
+                    path: out.clone(),
+                    source,
+                })?;
+                println!("{}", out.display());
+            }
+        }
+        Command::Stack {
+            out,
+            target,
+            job,
+            scrape_interval,
+            links,
+            rules: args,
+        } => {
+            let opts = StackOptions {
+                job,
+                target,
+                scrape_interval,
+                dashboards: links.options(),
+                rules: args.options(),
+            };
+            for path in write_stack(&out, &opts)? {
+                println!("{}", path.display());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("megaobs: {e}");
+            ExitCode::FAILURE
+        }
     }
 }

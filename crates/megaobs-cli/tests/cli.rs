@@ -1,0 +1,124 @@
+//! The `megaobs` command, run as a user runs it.
+
+use std::process::{Command, Output};
+
+fn megaobs(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_megaobs"))
+        .args(args)
+        .output()
+        .expect("run megaobs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn dashboards_writes_the_four_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("grafana_dashboards");
+    let o = megaobs(&["dashboards", "--out", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for name in ["cache", "api", "orchestration", "system"] {
+        let path = out.join(format!("{name}_dashboard.json"));
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v["uid"], format!("megaobs-{name}"));
+        assert!(stdout(&o).contains(path.to_str().unwrap()));
+    }
+}
+
+#[test]
+fn trace_url_none_leaves_the_trace_links_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = megaobs(&[
+        "dashboards",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--trace-url",
+        "none",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let api = std::fs::read_to_string(dir.path().join("api_dashboard.json")).unwrap();
+    assert!(!api.contains("16686"), "{api}");
+}
+
+#[test]
+fn rules_to_stdout_and_to_a_file() {
+    let o = megaobs(&[
+        "rules",
+        "--out",
+        "-",
+        "--slo",
+        "0.999",
+        "--runbook-url",
+        "https://runbooks.example/megaobs",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let yaml = stdout(&o);
+    assert!(yaml.starts_with("groups:"), "{yaml}");
+    // 14.4 × (1 - 0.999)
+    assert!(yaml.contains("ratio_rate1h > 0.0144"), "{yaml}");
+    assert!(yaml.contains("https://runbooks.example/megaobs#megaagenttargetdown"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rules.yml");
+    let o = megaobs(&["rules", "--out", file.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("MegaAgentSpansDropped"));
+}
+
+#[test]
+fn bad_input_is_a_clear_error_and_a_failure_exit() {
+    let o = megaobs(&["rules", "--out", "-", "--slo", "99.5"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a ratio between 0 and 1"),
+        "{}",
+        stderr(&o)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("a-file");
+    std::fs::write(&blocker, "x").unwrap();
+    let target = blocker.join("deploy");
+    let o = megaobs(&["stack", "--out", target.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.starts_with("megaobs: cannot use"), "{err}");
+    assert!(err.contains("a-file"), "{err}");
+}
+
+#[test]
+fn stack_writes_compose_prometheus_rules_grafana_and_dashboards() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = megaobs(&[
+        "stack",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--target",
+        "10.0.0.5:9000",
+        "--scrape-interval",
+        "5s",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let prom = std::fs::read_to_string(dir.path().join("prometheus.yml")).unwrap();
+    assert!(prom.contains("targets: ['10.0.0.5:9000']"), "{prom}");
+    assert!(prom.contains("scrape_interval: 5s"), "{prom}");
+    for f in [
+        "docker-compose.yml",
+        "megaobs_rules.yml",
+        "otel-collector.yaml",
+        "grafana/provisioning/datasources/megaobs.yml",
+        "grafana/provisioning/dashboards/megaobs.yml",
+        "grafana/dashboards/system_dashboard.json",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f}");
+    }
+}
