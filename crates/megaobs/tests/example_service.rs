@@ -4,71 +4,29 @@
 mod common;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::example::Example;
 use common::receivers::Receivers;
 use megaobs::metrics::catalog;
-
-/// Stops the example if the test fails before it exits.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn example_binary() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join("examples").join("observability_example");
-    assert!(
-        bin.exists(),
-        "{} is missing: `cargo test` builds the examples first",
-        bin.display()
-    );
-    bin
-}
 
 #[test]
 fn the_example_serves_every_pillar_and_exits_cleanly() {
     let rx = Receivers::new();
     let grpc = rx.grpc();
     let logs = tempfile::tempdir().unwrap();
-    let child = Command::new(example_binary())
-        .args(["--listen", "127.0.0.1:0", "--duration", "12", "--rps", "20"])
-        .env("TRACING_EXPORTER", "otlp")
-        .env("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port()))
-        .env("TRACING_SAMPLE_RATE", "1.0")
-        .env("LOG_DIR", logs.path())
-        .env("API_RATE_LIMIT", "60")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start the example");
-    let mut child = KillOnDrop(child);
-    let stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let (tx, lines) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for l in stdout.lines().map_while(Result::ok) {
-            let _ = tx.send(l);
-        }
-    });
-    let mut printed = Vec::new();
-    let addr = loop {
-        let l = lines
-            .recv_timeout(Duration::from_secs(30))
-            .expect("the banner");
-        printed.push(l.clone());
-        if let Some(rest) = l.trim().strip_prefix("metrics: http://") {
-            break rest.split('/').next().unwrap().to_string();
-        }
-    };
+    let mut example = Example::start(
+        &["--listen", "127.0.0.1:0", "--duration", "12", "--rps", "20"],
+        &[
+            ("TRACING_EXPORTER", "otlp".into()),
+            ("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port())),
+            ("TRACING_SAMPLE_RATE", "1.0".into()),
+            ("LOG_DIR", logs.path().display().to_string()),
+            ("API_RATE_LIMIT", "60".into()),
+        ],
+    );
     let http = reqwest::blocking::Client::new();
-    let url = |p: &str| format!("http://{addr}{p}");
+    let url = |p: &str| example.url(p);
 
     // Bad input: clear 4xx JSON errors, no panic.
     let post = |body: Vec<u8>| {
@@ -118,18 +76,8 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
 
     std::thread::sleep(Duration::from_secs(8));
     let exposition = http.get(url("/metrics")).send().unwrap().text().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(40);
-    let status = loop {
-        if let Some(s) = child.0.try_wait().unwrap() {
-            break s;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the example did not stop after --duration"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
-    printed.extend(lines.try_iter());
+    let status = example.wait_exit(Duration::from_secs(40));
+    let printed = &example.printed;
     assert!(
         status.success(),
         "exit status {status}; output:\n{}",

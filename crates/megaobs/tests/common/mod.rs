@@ -2,6 +2,7 @@
 //! in-process trace receivers.
 #![allow(dead_code)]
 
+pub mod example;
 pub mod receivers;
 
 use std::io::Write;
@@ -146,8 +147,6 @@ pub struct Prometheus {
 impl Prometheus {
     /// Starts Prometheus scraping each `(job, target)` every second.
     pub fn start(jobs: &[(&str, SocketAddr)], rule_files: &[PathBuf]) -> Self {
-        let bin = require_bin("prometheus");
-        let dir = tempfile::tempdir().unwrap();
         let mut cfg = String::from("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n");
         if !rule_files.is_empty() {
             cfg.push_str("rule_files:\n");
@@ -161,6 +160,13 @@ impl Prometheus {
                 "  - job_name: {job}\n    static_configs:\n      - targets: ['{target}']\n"
             ));
         }
+        Self::start_with_config(&cfg)
+    }
+
+    /// Starts Prometheus with the given prometheus.yml text (exemplar storage on).
+    pub fn start_with_config(cfg: &str) -> Self {
+        let bin = require_bin("prometheus");
+        let dir = tempfile::tempdir().unwrap();
         let cfg_path = dir.path().join("prometheus.yml");
         std::fs::write(&cfg_path, cfg).unwrap();
         let port = free_port();
@@ -221,6 +227,24 @@ impl Prometheus {
             .and_then(|r| r.json())
             .unwrap_or_else(|e| panic!("query {q}: {e}"));
         assert_eq!(v["status"], "success", "query {q}: {v}");
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Runs a range query with a 1 s step; returns the `data.result` matrix.
+    pub fn query_range(&self, q: &str, start: f64, end: f64) -> Vec<serde_json::Value> {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("http://{}/api/v1/query_range", self.addr))
+            .query(&[
+                ("query", q.to_string()),
+                ("start", format!("{start:.3}")),
+                ("end", format!("{end:.3}")),
+                ("step", "1".to_string()),
+            ])
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("query_range {q}: {e}"));
+        assert_eq!(v["status"], "success", "query_range {q}: {v}");
         v["data"]["result"].as_array().cloned().unwrap_or_default()
     }
 

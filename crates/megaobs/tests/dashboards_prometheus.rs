@@ -1,0 +1,158 @@
+//! The end-to-end proof of the dashboards: the example service runs with its
+//! built-in load, a real Prometheus scrapes it every second with the generated
+//! `prometheus.yml` and rules, and every query of every panel of every
+//! dashboard must return data. Exemplars must carry the trace ids of traces
+//! that really were exported.
+#![cfg(all(feature = "dashboards", feature = "axum", feature = "otlp"))]
+
+mod common;
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use common::example::Example;
+use common::receivers::Receivers;
+use common::Prometheus;
+use megaobs::dashboards::rules::{rules, Rule, RulesOptions};
+use megaobs::dashboards::stack::prometheus_yml;
+use megaobs::dashboards::{dashboards, DashboardOptions};
+
+const JOB: &str = "megaagent-pro";
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// True when some point of some series of a range query result is a number.
+fn has_finite_point(result: &[serde_json::Value]) -> bool {
+    result.iter().any(|series| {
+        series["values"].as_array().is_some_and(|points| {
+            points.iter().any(|p| {
+                p[1].as_str()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .is_some_and(f64::is_finite)
+            })
+        })
+    })
+}
+
+#[test]
+fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
+    let rx = Receivers::new();
+    let grpc = rx.grpc();
+    let logs = tempfile::tempdir().unwrap();
+    let mut example = Example::start(
+        &["--listen", "127.0.0.1:0", "--duration", "50", "--rps", "20"],
+        &[
+            ("TRACING_EXPORTER", "otlp".into()),
+            ("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port())),
+            ("TRACING_SAMPLE_RATE", "1.0".into()),
+            ("LOG_DIR", logs.path().display().to_string()),
+            ("API_RATE_LIMIT", "60".into()),
+        ],
+    );
+
+    // The generated prometheus.yml and rules, scraping the example every second.
+    let dir = tempfile::tempdir().unwrap();
+    let rules_path = dir.path().join("megaobs_rules.yml");
+    let rule_file = rules(&RulesOptions {
+        job: JOB.into(),
+        ..RulesOptions::default()
+    });
+    std::fs::write(&rules_path, rule_file.to_yaml()).unwrap();
+    let cfg = prometheus_yml(JOB, &example.addr, "1s", &rules_path.display().to_string());
+    let prom = Prometheus::start_with_config(&cfg);
+    let start = now();
+
+    // 30 scrapes of data.
+    let scrapes = format!("count_over_time(up{{job=\"{JOB}\"}}[5m])");
+    let got = prom.wait_value(&scrapes, Duration::from_secs(60), |v| v >= 30.0);
+    assert!(
+        got.is_some_and(|v| v >= 30.0),
+        "scrapes: {got:?}\n{}",
+        prom.log()
+    );
+    assert_eq!(prom.value(&format!("up{{job=\"{JOB}\"}}")), Some(1.0));
+
+    // Every panel query, with the variables substituted as Grafana does for
+    // one selected job and instance; $__rate_interval is 15 s (>= 4 scrapes).
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    let end = now();
+    for (file, dashboard) in dashboards(&DashboardOptions::default()) {
+        for (panel, target) in dashboard.targets() {
+            let expr = target
+                .expr
+                .replace("$__rate_interval", "15s")
+                .replace("$job", JOB)
+                .replace("$instance", &example.addr);
+            let result = prom.query_range(&expr, start, end);
+            checked += 1;
+            if !has_finite_point(&result) {
+                failures.push(format!(
+                    "{file} / {} / {}: no data for {expr}: {result:?}",
+                    panel.title, target.ref_id
+                ));
+            }
+        }
+    }
+    assert!(checked >= 40, "only {checked} queries");
+
+    // Every recording rule records something, and no rule fails to evaluate.
+    for rule in rule_file.rules() {
+        if let Rule::Recording(r) = rule {
+            let result = prom.query_range(&r.record, start, end);
+            if !has_finite_point(&result) {
+                failures.push(format!("recording rule {} has no data", r.record));
+            }
+        }
+    }
+    let http = reqwest::blocking::Client::new();
+    let rules_state: serde_json::Value = http
+        .get(format!("http://{}/api/v1/rules", prom.addr))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    for group in rules_state["data"]["groups"].as_array().unwrap() {
+        for r in group["rules"].as_array().unwrap() {
+            if r["health"] != "ok" {
+                failures.push(format!("rule {} unhealthy: {}", r["name"], r["lastError"]));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} panel queries / rules show nothing:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+
+    // Latency exemplars carry trace ids of traces that were really exported.
+    let exemplars = prom.exemplars(
+        &format!("mega_agent_http_request_duration_seconds_bucket{{job=\"{JOB}\"}}"),
+        120,
+    );
+    let trace_ids: Vec<String> = exemplars
+        .iter()
+        .flat_map(|s| s["exemplars"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_string))
+        .collect();
+    assert!(!trace_ids.is_empty(), "no exemplars: {exemplars:?}");
+    assert!(trace_ids
+        .iter()
+        .all(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())));
+
+    let status = example.wait_exit(Duration::from_secs(60));
+    assert!(status.success(), "{}", example.printed.join("\n"));
+    let exported: std::collections::HashSet<String> =
+        rx.spans().into_iter().map(|s| s.trace_id).collect();
+    let found = trace_ids.iter().filter(|t| exported.contains(*t)).count();
+    assert!(
+        found > 0 && found * 10 >= trace_ids.len() * 9,
+        "{found} of {} exemplar trace ids were exported",
+        trace_ids.len()
+    );
+}
