@@ -198,28 +198,36 @@ impl TracingContext {
         self.cx.as_ref().is_some_and(|cx| cx.span().is_recording())
     }
 
+    // The methods below are `#[inline]` with the "no span" test first, so that
+    // with tracing off a call is one branch; the work sits in out-of-line helpers.
+
     /// Sets an attribute (secret-named keys are redacted, see [`crate::logging::redact`]).
+    #[inline]
     pub fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
         if let Some(cx) = &self.cx {
-            cx.span().set_attribute(redacted(KeyValue::new(key, value)));
+            set_attribute_on(cx, KeyValue::new(key, value));
         }
     }
 
     /// Adds an event (a timestamped milestone) without attributes.
+    #[inline]
     pub fn add_event(&self, name: impl Into<Cow<'static, str>>) {
-        self.add_event_with(name, Vec::new());
+        if let Some(cx) = &self.cx {
+            add_event_on(cx, name.into(), Vec::new());
+        }
     }
 
     /// Adds an event with attributes.
+    #[inline]
     pub fn add_event_with(&self, name: impl Into<Cow<'static, str>>, attributes: Vec<KeyValue>) {
         if let Some(cx) = &self.cx {
-            cx.span()
-                .add_event(name, attributes.into_iter().map(redacted).collect());
+            add_event_on(cx, name.into(), attributes);
         }
     }
 
     /// Marks the span failed: error status with the error's `Display`, and an
     /// `exception` event (never the `Debug` form, which may hold secrets).
+    #[inline]
     pub fn record_error(&self, err: &dyn std::error::Error) {
         if let Some(cx) = &self.cx {
             record_error_on(&cx.span(), &err.to_string());
@@ -227,6 +235,7 @@ impl TracingContext {
     }
 
     /// Marks the span successful.
+    #[inline]
     pub fn set_ok(&self) {
         if let Some(cx) = &self.cx {
             cx.span().set_status(Status::Ok);
@@ -245,8 +254,30 @@ impl TracingContext {
     }
 }
 
+#[inline(never)]
+fn set_attribute_on(cx: &Context, kv: KeyValue) {
+    cx.span().set_attribute(redacted(kv));
+}
+
+#[inline(never)]
+fn add_event_on(cx: &Context, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
+    cx.span()
+        .add_event(name, attributes.into_iter().map(redacted).collect());
+}
+
 impl Drop for TracingContext {
+    #[inline]
     fn drop(&mut self) {
+        if self.cx.is_some() || self.named.is_some() {
+            self.end();
+        }
+        // `_guard` drops next, restoring the previous current context.
+    }
+}
+
+impl TracingContext {
+    #[inline(never)]
+    fn end(&mut self) {
         if let Some(cx) = &self.cx {
             cx.span().end();
         }
@@ -260,7 +291,6 @@ impl Drop for TracingContext {
                 }
             });
         }
-        // `_guard` drops next, restoring the previous current context.
     }
 }
 

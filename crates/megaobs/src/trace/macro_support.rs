@@ -86,15 +86,23 @@ impl SpanScope {
     }
 
     /// Makes the span current on this thread until the guard drops.
+    #[inline]
     pub fn attach(&self) -> Option<ContextGuard> {
         self.cx.clone().map(Context::attach)
     }
 
     /// Records the outcome and ends the span.
+    #[inline]
     pub fn finish(mut self, outcome: Outcome) {
+        if self.cx.is_none() && self.node.is_none() {
+            // Tracing off, not a node: nothing to record.
+            self.finished = true;
+            return;
+        }
         self.end(outcome);
     }
 
+    #[inline(never)]
     fn end(&mut self, outcome: Outcome) {
         self.finished = true;
         let failed = matches!(outcome, Outcome::Err(_));
@@ -117,10 +125,18 @@ impl SpanScope {
 }
 
 impl Drop for SpanScope {
+    #[inline]
     fn drop(&mut self) {
-        if self.finished {
-            return;
+        if !self.finished {
+            self.drop_unfinished();
         }
+    }
+}
+
+impl SpanScope {
+    #[cold]
+    #[inline(never)]
+    fn drop_unfinished(&mut self) {
         if std::thread::panicking() {
             self.end(Outcome::Err("panicked".to_string()));
         } else if let Some(cx) = &self.cx {
