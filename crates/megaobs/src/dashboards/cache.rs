@@ -64,7 +64,8 @@ pub(crate) fn spec() -> DashboardSpec {
             .min(0.0)
             .thresholds(GREEN, &[(0.01, YELLOW), (0.05, RED)])
             .query(
-                r#"sum by (operation) (rate(cache_errors_total{$sel}[$__rate_interval])) / ignoring(operation) group_left sum(rate(cache_operation_duration_seconds_count{$sel}[$__rate_interval]))"#,
+                // Failed operations are not timed: all operations = timed + failed.
+                r#"sum by (operation) (rate(cache_errors_total{$sel}[$__rate_interval])) / on() group_left() (sum(rate(cache_operation_duration_seconds_count{$sel}[$__rate_interval])) + sum(rate(cache_errors_total{$sel}[$__rate_interval])))"#,
                 "{{operation}}",
             ),
         ],

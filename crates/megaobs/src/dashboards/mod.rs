@@ -43,16 +43,16 @@ use crate::{Error, Result};
 /// Options shared by all dashboards.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DashboardOptions {
-    /// URL template of the "Traces around this point" link on latency panels
+    /// URL template of the "Traces in this time range" link on latency panels
     /// (Grafana variables allowed: `${__from}`/`${__to}` are milliseconds);
     /// `None` leaves the link out. The default searches the local Jaeger UI.
     pub trace_search_url: Option<String>,
 }
 
 /// Default trace search link: the local Jaeger UI, service `megaagent-pro`,
-/// the panel's time range (Jaeger wants microseconds, hence the `000`).
+/// the dashboard's time range (Jaeger wants microseconds, hence the `000`).
 pub const DEFAULT_TRACE_SEARCH_URL: &str =
-    "http://localhost:16686/search?service=megaagent-pro&start=${__from}000&end=${__to}000&limit=20";
+    "http://localhost:16686/search?service=megaagent-pro&lookback=custom&start=${__from}000&end=${__to}000&limit=20";
 
 impl Default for DashboardOptions {
     fn default() -> Self {

@@ -126,7 +126,6 @@ impl PanelSpec {
 
     fn into_panel(self, id: u32, grid_pos: GridPos, opts: &DashboardOptions) -> Panel {
         let ds = DataSourceRef::prometheus_variable();
-        let instant = self.viz != Viz::TimeSeries;
         let targets = self
             .queries
             .iter()
@@ -136,8 +135,10 @@ impl PanelSpec {
                 datasource: ds.clone(),
                 expr: expr.clone(),
                 legend_format: (*legend).to_string(),
-                range: !instant,
-                instant,
+                // Range queries everywhere: stat panels draw a sparkline and show
+                // the last non-null value, so a sparse ratio keeps its latest number.
+                range: true,
+                instant: false,
                 exemplar: self.exemplars,
                 editor_mode: "code".into(),
             })
@@ -152,7 +153,7 @@ impl PanelSpec {
         }));
         let links = match (&opts.trace_search_url, self.trace_link) {
             (Some(url), true) => vec![DataLink {
-                title: "Traces around this point".into(),
+                title: "Traces in this time range".into(),
                 url: url.clone(),
                 target_blank: true,
             }],

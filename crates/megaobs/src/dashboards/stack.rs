@@ -29,6 +29,9 @@ pub const JAEGER_IMAGE: &str = "jaegertracing/jaeger:2.9.0";
 /// OpenTelemetry Collector image (the `collector` compose profile).
 pub const COLLECTOR_IMAGE: &str = "otel/opentelemetry-collector-contrib:0.131.0";
 
+/// Uid of the provisioned Prometheus data source.
+pub const PROMETHEUS_UID: &str = "prometheus";
+
 /// File name of the rule file next to `prometheus.yml`.
 pub const RULES_FILE: &str = "megaobs_rules.yml";
 
@@ -93,6 +96,8 @@ fn docker_compose_yml() -> String {
 #   docker compose -f deploy/docker-compose.yml up -d
 #   docker compose -f deploy/docker-compose.yml --profile collector up -d   # with an OTel Collector
 # Prometheus http://localhost:9090, Grafana http://localhost:3000 (admin/admin), Jaeger http://localhost:16686
+# Run the service with --listen 0.0.0.0:8000 (or METRICS_ADDR=0.0.0.0:8000): Prometheus
+# scrapes it from its container through host.docker.internal.
 name: megaobs
 
 services:
@@ -110,7 +115,9 @@ services:
       - ./{RULES_FILE}:/etc/prometheus/{RULES_FILE}:ro
       - prometheus-data:/prometheus
     extra_hosts:
-      # The service runs on the host (cargo run); this name reaches it on Linux too.
+      # The service runs on the host (cargo run). On Linux this name is the docker
+      # bridge address, so the service must listen on it, not only on loopback:
+      #   cargo run --release -p megaobs --example observability_example -- --listen 0.0.0.0:8000
       - "host.docker.internal:host-gateway"
     restart: unless-stopped
 
@@ -259,7 +266,18 @@ pub fn stack_files(opts: &StackOptions) -> Vec<(PathBuf, String)> {
             grafana_dashboards_yml(),
         ),
     ];
-    for (name, dashboard) in dashboards(&opts.dashboards) {
+    for (name, mut dashboard) in dashboards(&opts.dashboards) {
+        // Provisioned files are not passed through the import dialog, so the
+        // `${DS_PROMETHEUS}` input would stay literal: point the data source
+        // variable at the provisioned Prometheus instead.
+        if let Some(ds) = dashboard
+            .templating
+            .list
+            .iter_mut()
+            .find(|v| v.kind == "datasource")
+        {
+            ds.current = serde_json::json!({ "text": "Prometheus", "value": PROMETHEUS_UID });
+        }
         files.push((
             Path::new("grafana/dashboards").join(name),
             super::to_json(&dashboard),
