@@ -95,6 +95,63 @@ impl Redactor {
         answer
     }
 
+    /// [`is_secret`](Self::is_secret) with the answer cached per thread by the
+    /// name's bytes (names up to 32 bytes): span attribute keys repeat, and most
+    /// pass the last-byte filter only to fail the full comparison. The cache
+    /// compares content, never addresses, so a reused buffer cannot fool it.
+    #[inline]
+    pub(crate) fn is_secret_cached(&self, field: &str) -> bool {
+        use std::cell::Cell;
+        const SLOTS: usize = 64;
+        const MAX: usize = 32;
+        type Slot = (u64, u8, [u8; MAX], bool);
+        thread_local! {
+            static CACHE: [Cell<Slot>; SLOTS] =
+                const { [const { Cell::new((0, 0, [0; MAX], false)) }; SLOTS] };
+        }
+        let bytes = field.as_bytes();
+        if !self.may_be_secret(bytes) {
+            return false;
+        }
+        if bytes.len() > MAX {
+            return self.is_secret(field);
+        }
+        let mut key = [0u8; MAX];
+        key[..bytes.len()].copy_from_slice(bytes);
+        // Cheap mix of length, first and last bytes, and a middle one.
+        let h = bytes.len()
+            ^ usize::from(bytes[0]) << 1
+            ^ usize::from(bytes[bytes.len() - 1]) << 3
+            ^ usize::from(bytes[bytes.len() / 2]) << 2;
+        let slot = h % SLOTS;
+        let me = self.id;
+        // `len` fits in u8: bytes.len() <= MAX.
+        let len = bytes.len() as u8;
+        let hit = CACHE.try_with(|c| {
+            let (r, l, k, answer) = c[slot].get();
+            (r == me && l == len && k == key).then_some(answer)
+        });
+        if let Ok(Some(answer)) = hit {
+            return answer;
+        }
+        let answer = self.is_secret(field);
+        let _ = CACHE.try_with(|c| c[slot].set((me, len, key, answer)));
+        answer
+    }
+
+    /// The one-instruction pre-filter of [`is_secret`](Self::is_secret): false
+    /// means "certainly not a secret name".
+    #[inline]
+    fn may_be_secret(&self, bytes: &[u8]) -> bool {
+        match bytes.last() {
+            Some(&b) => {
+                let b = b.to_ascii_lowercase();
+                self.last_bytes[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+            }
+            None => false,
+        }
+    }
+
     fn with_last_bytes(mut self) -> Self {
         for n in &self.names {
             if let Some(&b) = n.as_bytes().last() {
@@ -106,14 +163,8 @@ impl Redactor {
 
     /// Whether a field called `field` must be redacted.
     pub fn is_secret(&self, field: &str) -> bool {
-        match field.as_bytes().last() {
-            Some(&b) => {
-                let b = b.to_ascii_lowercase();
-                if self.last_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0 {
-                    return false;
-                }
-            }
-            None => return false,
+        if !self.may_be_secret(field.as_bytes()) {
+            return false;
         }
         // Fast path: most names are short, lower-case identifiers.
         let owned;
@@ -138,6 +189,43 @@ impl Redactor {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_answers_match_uncached_ones() {
+        let r = Redactor::default();
+        let other = Redactor::new(["user_id"]);
+        let long = "a_very_long_attribute_name_that_exceeds_the_cache_password";
+        for _ in 0..3 {
+            for name in [
+                "password",
+                "PASSWORD",
+                "db_password",
+                "user_id",
+                "passwords",
+                "api_key",
+                "token",
+                "x",
+                "",
+                "result_count",
+                long,
+                "cache_hit",
+            ] {
+                assert_eq!(r.is_secret_cached(name), r.is_secret(name), "{name}");
+                // Another list on the same thread gets its own answers.
+                assert_eq!(
+                    other.is_secret_cached(name),
+                    other.is_secret(name),
+                    "{name}"
+                );
+            }
+        }
+        // A reused buffer with new content is looked up by content.
+        let mut buf = String::from("user_id");
+        assert!(!r.is_secret_cached(&buf));
+        buf.clear();
+        buf.push_str("api_key");
+        assert!(r.is_secret_cached(&buf));
+    }
 
     #[test]
     fn names_and_suffixes() {

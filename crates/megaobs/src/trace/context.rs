@@ -254,15 +254,22 @@ impl TracingContext {
     }
 }
 
+// Both check `is_recording` first: an unsampled span ignores attributes and
+// events anyway, and the redaction check and the event's clock read are not free.
 #[inline(never)]
 fn set_attribute_on(cx: &Context, kv: KeyValue) {
-    cx.span().set_attribute(redacted(kv));
+    let span = cx.span();
+    if span.is_recording() {
+        span.set_attribute(redacted(kv));
+    }
 }
 
 #[inline(never)]
 fn add_event_on(cx: &Context, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
-    cx.span()
-        .add_event(name, attributes.into_iter().map(redacted).collect());
+    let span = cx.span();
+    if span.is_recording() {
+        span.add_event(name, attributes.into_iter().map(redacted).collect());
+    }
 }
 
 impl Drop for TracingContext {
@@ -306,7 +313,7 @@ pub(crate) fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message:
 }
 
 fn redacted(kv: KeyValue) -> KeyValue {
-    if super::redactor().is_secret(kv.key.as_str()) {
+    if super::redactor().is_secret_cached(kv.key.as_str()) {
         KeyValue::new(kv.key, crate::logging::redact::REDACTED)
     } else {
         kv
