@@ -39,17 +39,45 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             collector.clone(),
         ))
         .layer(ObserveLayer::new(collector));
+    // Two more servers on the next ports, one layer each, to split the cost.
+    let only_observe = app().layer(ObserveLayer::new(megaobs::metrics().clone()));
+    let only_limit = app().layer(RateLimitLayer::new(
+        "bench",
+        1_000_000,
+        Duration::from_secs(1),
+        megaobs::metrics().clone(),
+    ));
+    let next = |addr: SocketAddr, n: u16| SocketAddr::new(addr.ip(), addr.port() + n);
     let a = tokio::net::TcpListener::bind(bare).await?;
     let b = tokio::net::TcpListener::bind(observed).await?;
-    println!("bare http://{bare}/api/research/1  observed http://{observed}/api/research/1");
+    let c = tokio::net::TcpListener::bind(next(observed, 1)).await?;
+    let d = tokio::net::TcpListener::bind(next(observed, 2)).await?;
+    println!(
+        "bare http://{bare}/api/research/1  observed http://{observed}/api/research/1  \
+         observe only: port +1, rate limit only: port +2"
+    );
     let plain = tokio::spawn(async move {
         axum::serve(a, app().into_make_service_with_connect_info::<SocketAddr>()).await
+    });
+    let observe = tokio::spawn(async move {
+        axum::serve(
+            c,
+            only_observe.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
+    });
+    let limit = tokio::spawn(async move {
+        axum::serve(
+            d,
+            only_limit.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await
     });
     axum::serve(
         b,
         instrumented.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await?;
-    let _ = plain.await;
+    let _ = (plain.await, observe.await, limit.await);
     Ok(())
 }

@@ -29,6 +29,8 @@ type Limiter = RateLimiter<u64, DefaultKeyedStateStore<u64>, DefaultClock>;
 const MAX_TRACKED_CLIENTS: usize = 100_000;
 /// Requests between two routine prunes of idle clients.
 const PRUNE_EVERY: u64 = 4096;
+/// Requests between two checks of the number of tracked clients.
+const CHECK_EVERY: u64 = 256;
 
 /// How a request's client is identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -194,7 +196,9 @@ where
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let s = &self.state;
         let n = s.seen.fetch_add(1, Ordering::Relaxed);
-        if n % PRUNE_EVERY == 0 || s.limiter.len() > MAX_TRACKED_CLIENTS {
+        // Counting the clients locks every shard of the map, so it is done only
+        // every CHECK_EVERY requests (at most that many new clients in between).
+        if n % PRUNE_EVERY == 0 || (n % CHECK_EVERY == 0 && s.limiter.len() > MAX_TRACKED_CLIENTS) {
             // Forget clients whose bucket is full again: they cost nothing to re-add.
             s.limiter.retain_recent();
             s.limiter.shrink_to_fit();
