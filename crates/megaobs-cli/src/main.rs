@@ -105,7 +105,7 @@ impl RuleArgs {
             runbook_base_url: self
                 .runbook_url
                 .clone()
-                .unwrap_or(defaults.runbook_base_url.clone()),
+                .unwrap_or_else(|| defaults.runbook_base_url.clone()),
             ..defaults
         }
     }

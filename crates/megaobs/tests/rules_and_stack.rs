@@ -26,23 +26,32 @@ fn promtool(args: &[&str], dir: &Path) -> (bool, String) {
     (out.status.success(), text)
 }
 
-#[test]
-fn alert_unit_tests_pass_with_promtool_test_rules() {
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules_test.yml")
+}
+
+/// `promtool test rules` of the fixture against the rules built from `opts`
+/// (runbook links set to `RUNBOOK`, as the fixture expects).
+fn promtool_test_rules(opts: RulesOptions) -> (bool, String) {
     let dir = tempfile::tempdir().unwrap();
     let file = rules(&RulesOptions {
         runbook_base_url: "RUNBOOK".into(),
-        ..RulesOptions::default()
+        ..opts
     });
     std::fs::write(dir.path().join("megaobs_rules.yml"), file.to_yaml()).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules_test.yml");
-    std::fs::copy(&fixture, dir.path().join("rules_test.yml")).unwrap();
-    let (ok, out) = promtool(&["test", "rules", "rules_test.yml"], dir.path());
+    std::fs::copy(fixture(), dir.path().join("rules_test.yml")).unwrap();
+    promtool(&["test", "rules", "rules_test.yml"], dir.path())
+}
+
+#[test]
+fn alert_unit_tests_pass_with_promtool_test_rules() {
+    let (ok, out) = promtool_test_rules(RulesOptions::default());
     assert!(ok, "{out}");
     assert!(out.contains("SUCCESS"), "{out}");
 
     // Every alert of the file has a unit test in the fixture.
-    let tests = std::fs::read_to_string(&fixture).unwrap();
-    for rule in file.rules() {
+    let tests = std::fs::read_to_string(fixture()).unwrap();
+    for rule in rules(&RulesOptions::default()).rules() {
         if let Rule::Alerting(a) = rule {
             assert!(
                 tests.contains(&format!("alertname: {}\n", a.alert)),
@@ -56,17 +65,10 @@ fn alert_unit_tests_pass_with_promtool_test_rules() {
 #[test]
 fn a_broken_alert_fails_the_promtool_tests() {
     // The fixture is not vacuous: a rule file with a wrong threshold fails it.
-    let dir = tempfile::tempdir().unwrap();
-    let yaml = rules(&RulesOptions {
-        runbook_base_url: "RUNBOOK".into(),
+    let (ok, out) = promtool_test_rules(RulesOptions {
         llm_error_ratio: 0.5,
         ..RulesOptions::default()
-    })
-    .to_yaml();
-    std::fs::write(dir.path().join("megaobs_rules.yml"), yaml).unwrap();
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rules_test.yml");
-    std::fs::copy(&fixture, dir.path().join("rules_test.yml")).unwrap();
-    let (ok, out) = promtool(&["test", "rules", "rules_test.yml"], dir.path());
+    });
     assert!(!ok, "{out}");
     assert!(out.contains("MegaAgentLlmErrorRateHigh"), "{out}");
 }

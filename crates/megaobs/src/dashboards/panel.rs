@@ -24,6 +24,17 @@ pub(crate) enum Viz {
     Gauge,
 }
 
+impl Viz {
+    /// Grafana panel plugin id and display name.
+    fn plugin(self) -> (&'static str, &'static str) {
+        match self {
+            Viz::TimeSeries => ("timeseries", "Time series"),
+            Viz::Stat => ("stat", "Stat"),
+            Viz::Gauge => ("gauge", "Gauge"),
+        }
+    }
+}
+
 /// A panel before layout.
 #[derive(Clone, Debug)]
 pub(crate) struct PanelSpec {
@@ -160,9 +171,8 @@ impl PanelSpec {
             _ => Vec::new(),
         };
         let has_thresholds = !self.steps.is_empty();
-        let (kind, custom, options, color) = match self.viz {
+        let (custom, options, color) = match self.viz {
             Viz::TimeSeries => (
-                "timeseries",
                 json!({
                     "drawStyle": "line",
                     "lineWidth": 1,
@@ -180,7 +190,6 @@ impl PanelSpec {
                 "palette-classic",
             ),
             Viz::Stat => (
-                "stat",
                 serde_json::Value::Null,
                 json!({
                     "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
@@ -195,7 +204,6 @@ impl PanelSpec {
                 "thresholds",
             ),
             Viz::Gauge => (
-                "gauge",
                 serde_json::Value::Null,
                 json!({
                     "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
@@ -211,7 +219,7 @@ impl PanelSpec {
         };
         Panel {
             id,
-            kind: kind.into(),
+            kind: self.viz.plugin().0.into(),
             title: self.title.into(),
             description: self.description.into(),
             datasource: Some(ds),
@@ -256,7 +264,7 @@ impl DashboardSpec {
     pub(crate) fn build(self, opts: &DashboardOptions) -> Dashboard {
         let mut panels = Vec::with_capacity(self.panels.len());
         let (mut x, mut y, mut row_h) = (0u32, 0u32, 0u32);
-        let mut kinds: Vec<&'static str> = Vec::new();
+        let mut kinds: Vec<Viz> = Vec::new();
         for (i, spec) in self.panels.into_iter().enumerate() {
             let (w, h) = (spec.width.min(24), spec.height());
             if x + w > 24 {
@@ -265,16 +273,10 @@ impl DashboardSpec {
                 row_h = 0;
             }
             let id = u32::try_from(i).unwrap_or(u32::MAX - 1) + 1;
-            let panel = spec.into_panel(id, GridPos { h, w, x, y }, opts);
-            if let Some(k) = ["timeseries", "stat", "gauge"]
-                .into_iter()
-                .find(|k| *k == panel.kind)
-            {
-                if !kinds.contains(&k) {
-                    kinds.push(k);
-                }
+            if !kinds.contains(&spec.viz) {
+                kinds.push(spec.viz);
             }
-            panels.push(panel);
+            panels.push(spec.into_panel(id, GridPos { h, w, x, y }, opts));
             x += w;
             row_h = row_h.max(h);
         }
@@ -313,18 +315,11 @@ impl DashboardSpec {
                 version: "1.0.0".into(),
             },
         ];
-        requires.extend(kinds.iter().map(|k| {
-            Requirement {
-                kind: "panel".into(),
-                id: (*k).into(),
-                name: match *k {
-                    "timeseries" => "Time series",
-                    "stat" => "Stat",
-                    _ => "Gauge",
-                }
-                .into(),
-                version: String::new(),
-            }
+        requires.extend(kinds.iter().map(|k| Requirement {
+            kind: "panel".into(),
+            id: k.plugin().0.into(),
+            name: k.plugin().1.into(),
+            version: String::new(),
         }));
         Dashboard {
             inputs: vec![Input {
