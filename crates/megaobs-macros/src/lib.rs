@@ -209,14 +209,12 @@ fn expand(
     let body = if is_async {
         quote! {
             let __megaobs_scope = #start;
-            let __megaobs_result = ::megaobs::trace::__private::FutureExt::with_context(
-                async move {
+            let __megaobs_result = __megaobs_scope
+                .instrument(async move {
                     let __megaobs_value: #ret_ty = #block;
                     __megaobs_value
-                },
-                __megaobs_scope.context(),
-            )
-            .await;
+                })
+                .await;
             __megaobs_scope.finish(#record);
             __megaobs_result
         }

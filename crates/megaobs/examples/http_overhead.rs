@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use megaobs::config::{TracingConfig, TracingExporter};
-use megaobs::http::{ObserveLayer, RateLimitLayer};
+use megaobs::http::{ObserveLayer, RateLimitLayer, TraceHeaders};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -29,6 +29,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .exporter(TracingExporter::None)
             .max_queue_size(65_536),
     )?;
+    // BENCH_TRACE_HEADERS=none|traceresponse|x-trace-id|both (default: the layer's default).
+    let headers = match std::env::var("BENCH_TRACE_HEADERS").as_deref() {
+        Ok("none") => TraceHeaders::None,
+        Ok("x-trace-id") => TraceHeaders::XTraceId,
+        Ok("both") => TraceHeaders::Both,
+        _ => TraceHeaders::default(),
+    };
+    let observe = || ObserveLayer::new(megaobs::metrics().clone()).trace_headers(headers);
     let collector = megaobs::metrics().clone();
     let app = || Router::new().route("/api/research/{id}", get(|| async { "ok" }));
     let instrumented = app()
@@ -38,9 +46,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             Duration::from_secs(1),
             collector.clone(),
         ))
-        .layer(ObserveLayer::new(collector));
+        .layer(observe());
     // Two more servers on the next ports, one layer each, to split the cost.
-    let only_observe = app().layer(ObserveLayer::new(megaobs::metrics().clone()));
+    let only_observe = app().layer(observe());
     let only_limit = app().layer(RateLimitLayer::new(
         "bench",
         1_000_000,

@@ -33,7 +33,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Parser;
 use megaobs::config::TracingExporter;
-use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness};
+use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders};
 use megaobs::metrics::{CacheHitKind, CacheOperation, ReviewDecision, Status, WorkflowTimer};
 use megaobs::trace::{inject_context, workflow_span, LlmSpan};
 use megaobs::{trace_workflow_node, MetricsCollector, ObservabilityConfig};
@@ -788,7 +788,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &config.api,
             collector.clone(),
         ))
-        .layer(ObserveLayer::new(collector.clone()));
+        // Both trace headers: `curl -i` shows the id to paste into Jaeger or a log search.
+        .layer(ObserveLayer::new(collector.clone()).trace_headers(TraceHeaders::Both));
     let router = observability_routes(collector.clone(), readiness.clone()).merge(api);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

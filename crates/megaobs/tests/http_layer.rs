@@ -11,7 +11,7 @@ use axum::Router;
 use common::receivers::Receivers;
 use common::sample;
 use megaobs::config::{OtlpProtocol, TracingConfig, TracingExporter};
-use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness};
+use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders};
 use megaobs::metrics::MetricsCollector;
 
 fn serve(app: Router) -> (SocketAddr, tokio::runtime::Runtime) {
@@ -64,7 +64,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
             Duration::from_secs(2),
             collector.clone(),
         ))
-        .layer(ObserveLayer::new(collector.clone()));
+        .layer(ObserveLayer::new(collector.clone()).trace_headers(TraceHeaders::Both));
     let app = observability_routes(collector.clone(), readiness.clone()).merge(api);
     let (addr, _rt) = serve(app);
     let http = reqwest::blocking::Client::new();
@@ -239,5 +239,28 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
             .any(|s| s.trace_id == exemplar_trace && s.kind == 2),
         "exemplar {exemplar_trace} is an exported server span"
     );
+
+    // Trace headers: `traceresponse` alone by default; each choice adds exactly its own.
+    let headers_of = |which: Option<TraceHeaders>| {
+        let layer = ObserveLayer::new(collector.clone());
+        let layer = match which {
+            Some(w) => layer.trace_headers(w),
+            None => layer,
+        };
+        let app = Router::new()
+            .route("/x", get(|| async { "x" }))
+            .layer(layer);
+        let (addr, rt) = serve(app);
+        let resp = http.get(format!("http://{addr}/x")).send().unwrap();
+        drop(rt);
+        (
+            resp.headers().contains_key("traceresponse"),
+            resp.headers().contains_key("x-trace-id"),
+        )
+    };
+    assert_eq!(headers_of(None), (true, false));
+    assert_eq!(headers_of(Some(TraceHeaders::XTraceId)), (false, true));
+    assert_eq!(headers_of(Some(TraceHeaders::None)), (false, false));
+    assert_eq!(headers_of(Some(TraceHeaders::Both)), (true, true));
     drop(guard);
 }

@@ -15,6 +15,16 @@ fn fetch_data(query: &str) -> usize {
     query.len()
 }
 
+/// Log lines across `.await`s are named after the `#[trace_async]` span, which is
+/// current only during its polls (the task also runs other futures in between).
+#[megaobs::trace_async]
+async fn summarize(n: usize) -> usize {
+    tracing::info!("summarize started");
+    tokio::task::yield_now().await;
+    tracing::info!("summarize resumed");
+    n
+}
+
 #[test]
 fn http_protobuf_export_with_logging_initialised_first() {
     let logs = tempfile::tempdir().unwrap();
@@ -46,8 +56,17 @@ fn http_protobuf_export_with_logging_initialised_first() {
         fetch_data("What is AI?");
         tracing::info!("inside");
     }
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let other = tokio::spawn(async { tracing::info!("between polls") });
+        assert_eq!(summarize(3).await, 3);
+        other.await.unwrap();
+    });
     assert!(guard.flush());
-    let spans = rx.wait_for(Duration::from_secs(10), |s| s.len() >= 2);
+    let spans = rx.wait_for(Duration::from_secs(10), |s| s.len() >= 3);
     let root = spans.iter().find(|s| s.name == "http_root").expect("root");
     let child = spans
         .iter()
@@ -79,6 +98,17 @@ fn http_protobuf_export_with_logging_initialised_first() {
     let cold = lines.iter().find(|l| l["message"] == "cache cold").unwrap();
     assert_eq!(cold["span_id"], child.span_id.as_str());
     assert_eq!(cold["function"], "fetch_data");
+    let summarize = spans.iter().find(|s| s.name == "summarize").unwrap();
+    for msg in ["summarize started", "summarize resumed"] {
+        let l = lines.iter().find(|l| l["message"] == msg).unwrap();
+        assert_eq!(l["function"], "summarize", "{l}");
+        assert_eq!(l["span_id"], summarize.span_id.as_str(), "{l}");
+    }
+    let between = lines
+        .iter()
+        .find(|l| l["message"] == "between polls")
+        .unwrap();
+    assert!(between.get("span_id").is_none(), "{between}");
     drop(guard);
     drop(log_guard);
 }

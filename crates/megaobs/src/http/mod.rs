@@ -30,8 +30,9 @@
 mod observe;
 mod rate_limit;
 mod routes;
+mod span_name;
 
-pub use observe::{Observe, ObserveLayer};
+pub use observe::{Observe, ObserveLayer, ResponseFuture, TraceHeaders};
 pub use rate_limit::{ClientKey, RateLimit, RateLimitLayer};
 pub use routes::{not_found, observability_routes, Readiness};
 

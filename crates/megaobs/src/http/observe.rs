@@ -6,32 +6,81 @@ use std::task::{Context as TaskContext, Poll};
 use std::time::Instant;
 
 use axum::extract::MatchedPath;
-use axum::http::{HeaderValue, Request, Response};
-use opentelemetry::trace::{FutureExt, SpanKind, Status, TraceContextExt};
+use axum::http::{HeaderName, HeaderValue, Request, Response};
+use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::KeyValue;
 use tower::{Layer, Service};
 
+use super::span_name::span_name;
 use super::UNMATCHED_ROUTE;
-use crate::metrics::MetricsCollector;
-use crate::trace::{extract_context_any, TracingContext};
+use crate::metrics::{HttpMethod, MetricsCollector};
+use crate::trace::{extract_context_any, ActiveSpan, TracingContext};
 
 /// Records `mega_agent_http_requests_total{method,path,status}` and
 /// `mega_agent_http_request_duration_seconds{method,path}` for every request,
 /// with `path` the matched route template (`unmatched` for none), and runs the
 /// handler inside a server span `METHOD /route` that continues the caller's trace
-/// (`traceparent`, or B3/Jaeger headers). Responses carry `traceresponse` and
-/// `x-trace-id` when a span exists.
+/// (`traceparent`, or B3/Jaeger headers). When a span exists, responses carry its
+/// trace id in the headers chosen with [`ObserveLayer::trace_headers`]
+/// (`traceresponse` by default).
 ///
 /// Add it with `Router::layer` (which runs after routing, so the template is known).
+///
+/// ```
+/// use megaobs::http::{ObserveLayer, TraceHeaders};
+///
+/// let layer = ObserveLayer::new(megaobs::metrics().clone()).trace_headers(TraceHeaders::Both);
+/// let app: axum::Router = axum::Router::new()
+///     .route("/api/research/{id}", axum::routing::get(|| async { "result" }))
+///     .layer(layer);
+/// ```
 #[derive(Debug, Clone)]
 pub struct ObserveLayer {
     collector: MetricsCollector,
+    headers: TraceHeaders,
+}
+
+/// Which headers carry the request's trace id back to the caller.
+///
+/// Each header costs a little on every response (≈ 0.1–0.2 µs of CPU, see
+/// BENCHMARKS.md), so the default is the standard one alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum TraceHeaders {
+    /// `traceresponse: 00-{trace-id}-{span-id}-{flags}` (W3C Trace Context Level 2).
+    #[default]
+    TraceResponse,
+    /// `x-trace-id: {trace-id}` alone: the id to paste into a trace or log search.
+    XTraceId,
+    /// Both `traceresponse` and `x-trace-id`.
+    Both,
+    /// Neither.
+    None,
+}
+
+impl TraceHeaders {
+    fn traceresponse(self) -> bool {
+        matches!(self, Self::TraceResponse | Self::Both)
+    }
+
+    fn x_trace_id(self) -> bool {
+        matches!(self, Self::XTraceId | Self::Both)
+    }
 }
 
 impl ObserveLayer {
-    /// Records into `collector`.
+    /// Records into `collector`; responses carry `traceresponse`.
     pub fn new(collector: MetricsCollector) -> Self {
-        Self { collector }
+        Self {
+            collector,
+            headers: TraceHeaders::default(),
+        }
+    }
+
+    /// Chooses the trace id headers added to responses.
+    pub fn trace_headers(mut self, headers: TraceHeaders) -> Self {
+        self.headers = headers;
+        self
     }
 }
 
@@ -42,6 +91,7 @@ impl<S> Layer<S> for ObserveLayer {
         Observe {
             inner,
             collector: self.collector.clone(),
+            headers: self.headers,
         }
     }
 }
@@ -51,21 +101,16 @@ impl<S> Layer<S> for ObserveLayer {
 pub struct Observe<S> {
     inner: S,
     collector: MetricsCollector,
+    headers: TraceHeaders,
 }
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B, R> Service<Request<B>> for Observe<S>
 where
-    S: Service<Request<B>, Response = Response<R>> + Send + 'static,
-    S::Future: Send + 'static,
-    S::Error: Send + 'static,
-    B: Send + 'static,
-    R: Send + 'static,
+    S: Service<Request<B>, Response = Response<R>>,
 {
     type Response = Response<R>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<R>, S::Error>>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -73,106 +118,174 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let start = Instant::now();
-        let method = req.method().clone();
+        let method = HttpMethod::parse(req.method().as_str());
         // `MatchedPath` is a shared string: cloning it does not allocate.
         let route = req.extensions().get::<MatchedPath>().cloned();
-        let route_str = route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
-        // The name is needed even when the span is not sampled: log lines written
-        // while handling the request name it. The attributes are not: most requests
-        // are not sampled, and only recording spans get them (none allocates otherwise).
-        let span = TracingContext::builder(format!("{method} {route_str}"))
-            .kind(SpanKind::Server)
-            .parent(extract_context_any(req.headers()))
-            .start_detached();
-        if let Some(cx) = span.as_ref().filter(|cx| cx.span().is_recording()) {
-            let s = cx.span();
-            s.set_attributes([
-                KeyValue::new(
-                    "http.request.method",
-                    // Semantic conventions: unknown methods are `_OTHER`.
-                    match crate::metrics::HttpMethod::parse(method.as_str()) {
-                        crate::metrics::HttpMethod::Other => "_OTHER",
-                        m => m.as_str(),
-                    },
-                ),
-                KeyValue::new("http.route", route_str.to_string()),
-                KeyValue::new("url.path", req.uri().path().to_string()),
-                KeyValue::new(
-                    "url.scheme",
-                    if req.uri().scheme_str() == Some("https") {
-                        "https"
-                    } else {
-                        "http"
-                    },
-                ),
-            ]);
-            if let Some(ua) = req
-                .headers()
-                .get(axum::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-            {
-                s.set_attribute(KeyValue::new("user_agent.original", ua.to_string()));
-            }
+        let span = crate::trace::tracer().and_then(|_| server_span(&req, method, &route));
+        // Entered during the inner `call` too: some services do work there.
+        let inner = {
+            let _entered = span.as_ref().map(ActiveSpan::enter);
+            self.inner.call(req)
+        };
+        ResponseFuture {
+            inner,
+            state: Some(RequestState {
+                start,
+                method,
+                route,
+                span,
+                collector: self.collector.clone(),
+                headers: self.headers,
+            }),
         }
-        let collector = self.collector.clone();
-        let fut = self.inner.call(req);
-        Box::pin(async move {
-            let result = match &span {
-                Some(cx) => fut.with_context(cx.clone()).await,
-                None => fut.await,
-            };
-            let status = match &result {
-                Ok(resp) => resp.status().as_u16(),
-                Err(_) => 500,
-            };
-            let route_str = route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
-            match &span {
-                Some(cx) => {
-                    // Current while recording, so the latency histogram gets the exemplar.
-                    let _current = cx.clone().attach();
-                    collector.record_http_request(
-                        method.as_str(),
-                        route_str,
-                        status,
-                        start.elapsed(),
-                    );
-                }
-                None => collector.record_http_request(
-                    method.as_str(),
-                    route_str,
-                    status,
-                    start.elapsed(),
-                ),
-            }
-            let mut result = result;
-            if let Some(cx) = &span {
-                let s = cx.span();
-                if s.is_recording() {
-                    s.set_attribute(KeyValue::new(
-                        "http.response.status_code",
-                        i64::from(status),
-                    ));
-                    if status >= 500 {
-                        s.set_status(Status::error(format!("HTTP {status}")));
-                    }
-                }
-                let sc = s.span_context().clone();
-                s.end();
-                if let (Ok(resp), true) = (result.as_mut(), sc.is_valid()) {
-                    let (traceresponse, trace_id) = trace_headers(&sc);
-                    resp.headers_mut().insert("traceresponse", traceresponse);
-                    resp.headers_mut().insert("x-trace-id", trace_id);
-                }
-            }
-            result
-        })
     }
 }
 
-/// `traceresponse` (`00-{trace}-{span}-{flags}`) and `x-trace-id` values, hex-encoded
-/// on the stack (no formatting machinery: this runs for every response).
-fn trace_headers(sc: &opentelemetry::trace::SpanContext) -> (HeaderValue, HeaderValue) {
+/// Starts the server span `METHOD /route`, continuing the caller's trace. The
+/// name is needed even when the span is not sampled: log lines written while
+/// handling the request name it. The attributes are not: most requests are not
+/// sampled, and only recording spans get them (none allocates otherwise).
+fn server_span<B>(
+    req: &Request<B>,
+    method: HttpMethod,
+    route: &Option<MatchedPath>,
+) -> Option<ActiveSpan> {
+    let route_str = route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
+    let span = TracingContext::builder(span_name(method, req.method().as_str(), route_str))
+        .kind(SpanKind::Server)
+        .parent(extract_context_any(req.headers()))
+        .start_active()?;
+    if span.is_recording() {
+        let s = span.context().span();
+        s.set_attributes([
+            KeyValue::new(
+                "http.request.method",
+                // Semantic conventions: unknown methods are `_OTHER`.
+                match method {
+                    HttpMethod::Other => "_OTHER",
+                    m => m.as_str(),
+                },
+            ),
+            KeyValue::new("http.route", route_str.to_string()),
+            KeyValue::new("url.path", req.uri().path().to_string()),
+            KeyValue::new(
+                "url.scheme",
+                if req.uri().scheme_str() == Some("https") {
+                    "https"
+                } else {
+                    "http"
+                },
+            ),
+        ]);
+        if let Some(ua) = req
+            .headers()
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+        {
+            s.set_attribute(KeyValue::new("user_agent.original", ua.to_string()));
+        }
+    }
+    Some(span)
+}
+
+/// What a request's [`ResponseFuture`] records when the response is ready.
+#[derive(Debug)]
+struct RequestState {
+    start: Instant,
+    method: HttpMethod,
+    route: Option<MatchedPath>,
+    span: Option<ActiveSpan>,
+    collector: MetricsCollector,
+    headers: TraceHeaders,
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`Observe`]: polls the inner service's future with
+    /// the server span current, then records the request's metrics, ends the span
+    /// and adds the trace headers.
+    ///
+    /// Written out rather than an `async` block in a `Box`: no allocation per
+    /// request, and the span is entered only around the inner future's polls.
+    #[derive(Debug)]
+    pub struct ResponseFuture<F> {
+        #[pin]
+        inner: F,
+        state: Option<RequestState>,
+    }
+}
+
+impl<F, R, E> Future for ResponseFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = Result<Response<R>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let entered = this
+            .state
+            .as_ref()
+            .and_then(|s| s.span.as_ref())
+            .map(ActiveSpan::enter);
+        let mut result = match this.inner.poll(cx) {
+            Poll::Ready(result) => result,
+            Poll::Pending => return Poll::Pending,
+        };
+        let Some(state) = this.state.take() else {
+            // Polled again after completion: nothing more to record.
+            return Poll::Ready(result);
+        };
+        let status = match &result {
+            Ok(resp) => resp.status().as_u16(),
+            Err(_) => 500,
+        };
+        let route = state.route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
+        // Recorded with the span still current, so the latency histogram gets the
+        // exemplar (for a sampled span).
+        state.collector.record_http_request(
+            state.method.as_str(),
+            route,
+            status,
+            state.start.elapsed(),
+        );
+        drop(entered);
+        if let Some(active) = &state.span {
+            let s = active.context().span();
+            if s.is_recording() {
+                s.set_attribute(KeyValue::new(
+                    "http.response.status_code",
+                    i64::from(status),
+                ));
+                if status >= 500 {
+                    s.set_status(Status::error(format!("HTTP {status}")));
+                }
+            }
+            let sc = s.span_context().clone();
+            s.end();
+            if let (Ok(resp), true) = (result.as_mut(), sc.is_valid()) {
+                add_trace_headers(resp.headers_mut(), &sc, state.headers);
+            }
+        }
+        Poll::Ready(result)
+    }
+}
+
+/// The W3C Trace Context Level 2 response header.
+const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
+/// The trace id alone, for humans and log searches.
+const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
+
+/// Adds the `traceresponse` and/or `x-trace-id` values, hex-encoded on the stack
+/// (no formatting machinery: this runs for every response).
+fn add_trace_headers(
+    headers: &mut http::HeaderMap,
+    sc: &opentelemetry::trace::SpanContext,
+    which: TraceHeaders,
+) {
     const HEX: &[u8; 16] = b"0123456789abcdef";
+    if which == TraceHeaders::None {
+        return;
+    }
     let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-00";
     let mut put = |at: usize, bytes: &[u8]| {
         for (i, b) in bytes.iter().enumerate() {
@@ -185,8 +298,15 @@ fn trace_headers(sc: &opentelemetry::trace::SpanContext) -> (HeaderValue, Header
     if sc.is_sampled() {
         buf[54] = b'1';
     }
-    // Hex digits and dashes are always valid header bytes.
-    let traceresponse = HeaderValue::from_bytes(&buf).unwrap_or(HeaderValue::from_static(""));
-    let trace_id = HeaderValue::from_bytes(&buf[3..35]).unwrap_or(HeaderValue::from_static(""));
-    (traceresponse, trace_id)
+    // Hex digits and dashes are always valid header bytes: the `if let`s never fail.
+    if which.traceresponse() {
+        if let Ok(v) = HeaderValue::from_bytes(&buf) {
+            headers.insert(TRACERESPONSE, v);
+        }
+    }
+    if which.x_trace_id() {
+        if let Ok(v) = HeaderValue::from_bytes(&buf[3..35]) {
+            headers.insert(X_TRACE_ID, v);
+        }
+    }
 }

@@ -6,6 +6,7 @@ use std::cell::RefCell;
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
+use super::active::ActiveSpan;
 use super::tracer;
 
 /// The name of a span megaobs started, kept in its context so log lines can name
@@ -49,6 +50,40 @@ thread_local! {
     /// `Context` value: `Context::with_value` copies the context's map on every
     /// span (~0.7 µs measured), a push/pop costs nanoseconds.
     static CURRENT_NAMES: RefCell<Vec<(u64, Cow<'static, str>)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Pushes the name of span `span_id` on this thread's stack of current names;
+/// returns the id to pop with, or `None` if the stack was unavailable.
+#[inline]
+pub(crate) fn push_name(span_id: u64, name: Cow<'static, str>) -> Option<u64> {
+    CURRENT_NAMES
+        .try_with(|n| {
+            n.try_borrow_mut()
+                .map(|mut n| n.push((span_id, name)))
+                .is_ok()
+        })
+        .unwrap_or(false)
+        .then_some(span_id)
+}
+
+/// Removes the name [`push_name`] pushed for `span_id`.
+#[inline]
+pub(crate) fn pop_name(span_id: u64) {
+    let _ = CURRENT_NAMES.try_with(|n| {
+        if let Ok(mut n) = n.try_borrow_mut() {
+            // Usually the last entry; guards dropped out of order are found too.
+            match n.last() {
+                Some((last, _)) if *last == span_id => {
+                    n.pop();
+                }
+                _ => {
+                    if let Some(pos) = n.iter().rposition(|(i, _)| *i == span_id) {
+                        n.remove(pos);
+                    }
+                }
+            }
+        }
+    });
 }
 
 /// Calls `f` with the name of the megaobs span `span_id` if it is the innermost
@@ -135,19 +170,20 @@ impl TracingContextBuilder {
         let Some((cx, span_id, name)) = self.open() else {
             return TracingContext::disabled();
         };
-        let named = CURRENT_NAMES
-            .try_with(|n| {
-                n.try_borrow_mut()
-                    .map(|mut n| n.push((span_id, name)))
-                    .is_ok()
-            })
-            .unwrap_or(false)
-            .then_some(span_id);
+        let named = push_name(span_id, name);
         TracingContext {
             _guard: Some(cx.clone().attach()),
             cx: Some(cx),
             named,
         }
+    }
+
+    /// Starts the span without making it current anywhere: the caller enters it
+    /// around each poll of its future ([`ActiveSpan::enter`]), which also names
+    /// log lines, without storing the name in the context (a map copy).
+    pub(crate) fn start_active(self) -> Option<ActiveSpan> {
+        let (cx, span_id, name) = self.open()?;
+        Some(ActiveSpan::new(cx, span_id, name))
     }
 
     /// Starts the span without making it current; returns its context (for
@@ -289,14 +325,7 @@ impl TracingContext {
             cx.span().end();
         }
         if let Some(id) = self.named {
-            let _ = CURRENT_NAMES.try_with(|n| {
-                if let Ok(mut n) = n.try_borrow_mut() {
-                    // Usually the last entry; guards dropped out of order are found too.
-                    if let Some(pos) = n.iter().rposition(|(i, _)| *i == id) {
-                        n.remove(pos);
-                    }
-                }
-            });
+            pop_name(id);
         }
     }
 }

@@ -5,10 +5,12 @@ use std::borrow::Cow;
 use std::fmt::Display;
 
 use opentelemetry::trace::{Status, TraceContextExt};
-use opentelemetry::{Context, ContextGuard, KeyValue};
+use opentelemetry::{Context, KeyValue};
 
+pub use super::active::{Entered, Instrumented};
 pub use opentelemetry::trace::FutureExt;
 
+use super::active::ActiveSpan;
 use super::context::{record_error_on, TracingContext};
 use super::WorkflowName;
 
@@ -34,7 +36,7 @@ impl Outcome {
 /// The span of one traced call.
 #[derive(Debug)]
 pub struct SpanScope {
-    cx: Option<Context>,
+    span: Option<ActiveSpan>,
     node: Option<(Cow<'static, str>, &'static str)>,
     finished: bool,
 }
@@ -45,13 +47,13 @@ impl SpanScope {
     pub fn function(name: &'static str) -> Self {
         if super::tracer().is_none() {
             return Self {
-                cx: None,
+                span: None,
                 node: None,
                 finished: false,
             };
         }
         Self {
-            cx: TracingContext::builder(name).start_detached(),
+            span: TracingContext::builder(name).start_active(),
             node: None,
             finished: false,
         }
@@ -64,12 +66,12 @@ impl SpanScope {
             None => Context::map_current(|cx| cx.get::<WorkflowName>().map(|w| w.0.clone()))
                 .unwrap_or(Cow::Borrowed("unknown")),
         };
-        let cx = TracingContext::builder(name)
+        let span = TracingContext::builder(name)
             .attribute("workflow.name", workflow.to_string())
             .attribute("workflow.node", name)
-            .start_detached();
+            .start_active();
         Self {
-            cx,
+            span,
             node: Some((workflow, name)),
             finished: false,
         }
@@ -77,24 +79,33 @@ impl SpanScope {
 
     /// The span's context (for `FutureExt::with_context`).
     pub fn context(&self) -> Context {
-        self.cx.clone().unwrap_or_else(Context::current)
+        self.span
+            .as_ref()
+            .map_or_else(Context::current, |s| s.context().clone())
     }
 
     /// Whether there is a span (tracing on).
     pub fn is_active(&self) -> bool {
-        self.cx.is_some()
+        self.span.is_some()
     }
 
-    /// Makes the span current on this thread until the guard drops.
+    /// Makes the span current on this thread (and names log lines after it)
+    /// until the guard drops.
     #[inline]
-    pub fn attach(&self) -> Option<ContextGuard> {
-        self.cx.clone().map(Context::attach)
+    pub fn attach(&self) -> Option<Entered> {
+        self.span.as_ref().map(ActiveSpan::enter)
+    }
+
+    /// `fut`, with the span current during each of its polls.
+    #[inline]
+    pub fn instrument<F>(&self, fut: F) -> Instrumented<'_, F> {
+        Instrumented::new(fut, self.span.as_ref())
     }
 
     /// Records the outcome and ends the span.
     #[inline]
     pub fn finish(mut self, outcome: Outcome) {
-        if self.cx.is_none() && self.node.is_none() {
+        if self.span.is_none() && self.node.is_none() {
             // Tracing off, not a node: nothing to record.
             self.finished = true;
             return;
@@ -106,8 +117,8 @@ impl SpanScope {
     fn end(&mut self, outcome: Outcome) {
         self.finished = true;
         let failed = matches!(outcome, Outcome::Err(_));
-        if let Some(cx) = &self.cx {
-            let span = cx.span();
+        if let Some(active) = &self.span {
+            let span = active.context().span();
             if let Outcome::Err(message) = &outcome {
                 record_error_on(&span, message);
             }
@@ -139,9 +150,9 @@ impl SpanScope {
     fn drop_unfinished(&mut self) {
         if std::thread::panicking() {
             self.end(Outcome::Err("panicked".to_string()));
-        } else if let Some(cx) = &self.cx {
+        } else if let Some(active) = &self.span {
             // A future dropped before completion: end the span, marked cancelled.
-            let span = cx.span();
+            let span = active.context().span();
             span.set_attribute(KeyValue::new("megaobs.cancelled", true));
             span.set_status(Status::Unset);
             span.end();

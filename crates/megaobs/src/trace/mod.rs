@@ -31,6 +31,7 @@
 #[doc(hidden)]
 #[path = "macro_support.rs"]
 pub mod __private;
+mod active;
 pub mod batch;
 mod console;
 mod context;
@@ -57,6 +58,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context as LayerContext;
 use tracing_subscriber::{Layer, Registry};
 
+pub(crate) use active::ActiveSpan;
 pub use context::{
     add_span_event, current_span_id, current_trace_id, set_span_attribute, TracingContext,
     TracingContextBuilder,

@@ -1,0 +1,94 @@
+//! Server span names (`METHOD /route`), built once per method and route.
+//!
+//! Every request needs its span's name, sampled or not (log lines written while
+//! handling it are named after it), and formatting it costs an allocation and a
+//! free per request. Route templates and standard methods are few and fixed by the
+//! application's code, so each name is built once, kept for the life of the process
+//! (`&'static str`, at most [`MAX_NAMES`] of them) and found again through a
+//! per-thread map: no lock and no allocation on the request path. Non-standard
+//! methods (anything a client sends) are formatted per request and never kept.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+use std::sync::LazyLock;
+
+use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
+
+use crate::metrics::HttpMethod;
+
+/// Most names kept; past it, names are formatted per request (still correct).
+const MAX_NAMES: usize = 4096;
+const METHODS: usize = HttpMethod::Other.index() + 1;
+
+/// Every name kept, shared by all threads (only touched on a thread's first
+/// request for a method and route).
+static KEPT: LazyLock<Mutex<FxHashMap<String, &'static str>>> =
+    LazyLock::new(|| Mutex::new(FxHashMap::default()));
+
+thread_local! {
+    /// Route → its names by method, for this thread.
+    static BY_ROUTE: RefCell<FxHashMap<Box<str>, [Option<&'static str>; METHODS]>> =
+        RefCell::new(FxHashMap::default());
+}
+
+/// `"{method} {route}"`, borrowed from the kept names when possible.
+pub(crate) fn span_name(method: HttpMethod, raw_method: &str, route: &str) -> Cow<'static, str> {
+    if method == HttpMethod::Other {
+        return Cow::Owned(format!("{raw_method} {route}"));
+    }
+    let kept = BY_ROUTE
+        .try_with(|routes| {
+            let mut routes = routes.try_borrow_mut().ok()?;
+            if let Some(name) = routes.get(route).and_then(|names| names[method.index()]) {
+                return Some(name);
+            }
+            let name = keep(method.as_str(), route)?;
+            routes.entry(route.into()).or_default()[method.index()] = Some(name);
+            Some(name)
+        })
+        .ok()
+        .flatten();
+    match kept {
+        Some(name) => Cow::Borrowed(name),
+        None => Cow::Owned(format!("{} {route}", method.as_str())),
+    }
+}
+
+#[cold]
+fn keep(method: &str, route: &str) -> Option<&'static str> {
+    let name = format!("{method} {route}");
+    let mut kept = KEPT.lock();
+    if let Some(name) = kept.get(&name) {
+        return Some(name);
+    }
+    if kept.len() >= MAX_NAMES {
+        return None;
+    }
+    // Leaked on purpose: at most MAX_NAMES short strings, for the process's life.
+    let leaked: &'static str = Box::leak(name.clone().into_boxed_str());
+    kept.insert(name, leaked);
+    Some(leaked)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_methods_are_kept_and_others_formatted() {
+        let a = span_name(HttpMethod::Get, "GET", "/api/research/{id}");
+        let b = span_name(HttpMethod::Get, "GET", "/api/research/{id}");
+        assert_eq!(a, "GET /api/research/{id}");
+        assert!(matches!((&a, &b), (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y)));
+        // The same name from another thread is the same kept string.
+        let c = std::thread::spawn(|| span_name(HttpMethod::Get, "GET", "/api/research/{id}"))
+            .join()
+            .unwrap();
+        assert!(matches!((&a, &c), (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y)));
+        assert_eq!(span_name(HttpMethod::Post, "POST", "/x"), "POST /x");
+        let other = span_name(HttpMethod::Other, "BREW", "/pot");
+        assert_eq!(other, "BREW /pot");
+        assert!(matches!(other, Cow::Owned(_)));
+    }
+}
