@@ -206,30 +206,46 @@ fn expand(
         }
         _ => quote!(::megaobs::trace::__private::SpanScope::function(#span_name)),
     };
+    // Plain functions with tracing off take a fast path: the body alone, after one
+    // branch (no scope to build, move and drop). Nodes always record their metric.
+    let fast_path = if matches!(kind, Kind::Node) {
+        quote!()
+    } else if is_async {
+        quote! {
+            if ::megaobs::trace::__private::tracing_off() {
+                return __megaobs_body.await;
+            }
+        }
+    } else {
+        quote! {
+            if ::megaobs::trace::__private::tracing_off() {
+                return __megaobs_body();
+            }
+        }
+    };
     let body = if is_async {
         quote! {
+            let __megaobs_body = async move {
+                let __megaobs_value: #ret_ty = #block;
+                __megaobs_value
+            };
+            #fast_path
             let __megaobs_scope = #start;
-            let __megaobs_result = __megaobs_scope
-                .instrument(async move {
-                    let __megaobs_value: #ret_ty = #block;
-                    __megaobs_value
-                })
-                .await;
+            let __megaobs_result = __megaobs_scope.instrument(__megaobs_body).await;
             __megaobs_scope.finish(#record);
             __megaobs_result
         }
     } else {
         let closure = if has_impl {
-            quote!((|| #block)())
+            quote!(|| #block)
         } else {
-            quote!((|| -> #ret_ty #block)())
+            quote!(|| -> #ret_ty #block)
         };
         quote! {
+            let __megaobs_body = #closure;
+            #fast_path
             let __megaobs_scope = #start;
-            let __megaobs_attached = __megaobs_scope.attach();
-            #[allow(clippy::redundant_closure_call)]
-            let __megaobs_result = #closure;
-            drop(__megaobs_attached);
+            let __megaobs_result = __megaobs_scope.in_scope(__megaobs_body);
             __megaobs_scope.finish(#record);
             __megaobs_result
         }

@@ -131,6 +131,45 @@ fn tracing(c: &mut Criterion) {
     });
     g.finish();
 
+    // The same three spans again, interleaved: every iteration makes one span of
+    // each kind and times only the bench's own. The export threads of both
+    // processors then work in the same conditions for all three, which the
+    // sequential group above cannot promise on a small machine (its numbers move
+    // by ±50% between runs). The order rotates, so that each kind follows each
+    // other kind equally often. Each timing includes two clock reads (~40 ns).
+    let mut g = c.benchmark_group("span_sampled_interleaved");
+    let kinds: [&dyn Fn(); 3] = [&sdk_span, &megaobs_span, &megaobs_macro_span];
+    for (i, name) in [
+        "raw_opentelemetry_sdk",
+        "megaobs_tracing_context",
+        "megaobs_trace_function",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        g.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let mut timed = Duration::ZERO;
+                for n in 0..iters {
+                    // Rotated, so each kind follows each other kind equally often.
+                    for step in 0..3 {
+                        let k = (n as usize + step) % 3;
+                        let span = kinds[k];
+                        if k == i {
+                            let t = std::time::Instant::now();
+                            span();
+                            timed += t.elapsed();
+                        } else {
+                            span();
+                        }
+                    }
+                }
+                timed
+            })
+        });
+    }
+    g.finish();
+
     let mut g = c.benchmark_group("span_unsampled");
     {
         let _cx = unsampled_parent().attach();

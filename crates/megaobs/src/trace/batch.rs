@@ -9,6 +9,12 @@
 //! (`otel_export_errors_total`), and reports it at most once per
 //! [`ERROR_REPORT_EVERY`]. `force_flush` and `shutdown` export what is queued.
 //!
+//! Spans travel in the queue by value, not boxed: a box allocated on the app's
+//! thread and freed on the export thread sends every span through the
+//! allocator's shared arena (measured with the `span_sampled_interleaved` bench:
+//! 2.9–5.3 µs per sampled span boxed, 1.5–2.5 µs unboxed). The queue's slots are
+//! reserved up front (`max_queue_size` × ≈ 360 bytes).
+//!
 //! Like the log writer, the export thread is not woken per span (that would cost
 //! every span end a futex syscall): it sleeps until the batch is due, and an
 //! ending span unparks it only when a full batch is waiting.
@@ -31,8 +37,10 @@ use crate::metrics::MetricsCollector;
 /// How often an export failure is reported on stderr at most.
 pub const ERROR_REPORT_EVERY: Duration = Duration::from_secs(30);
 
+// Spans stay inline on purpose (see the module docs): every slot is a span.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
-    Span(Box<SpanData>),
+    Span(SpanData),
     Resource(Resource),
     Flush(SyncSender<OTelSdkResult>),
     Shutdown(SyncSender<OTelSdkResult>),
@@ -161,7 +169,7 @@ impl SpanProcessor for BatchProcessor {
         if !span.span_context.is_sampled() || self.is_shutdown.load(Ordering::Relaxed) {
             return;
         }
-        match self.tx.try_send(Msg::Span(Box::new(span))) {
+        match self.tx.try_send(Msg::Span(span)) {
             Ok(()) => {
                 if self.tx.len() >= self.wake_at && self.parked.load(Ordering::Relaxed) {
                     self.wake();
@@ -215,7 +223,7 @@ impl<E: SpanExporter> Worker<E> {
             match self.rx.try_recv() {
                 Ok(Msg::Span(span)) => {
                     oldest.get_or_insert_with(Instant::now);
-                    batch.push(*span);
+                    batch.push(span);
                     if batch.len() >= self.batch_size {
                         let _ = self.export(&mut batch);
                         oldest = None;
@@ -286,5 +294,21 @@ impl<E: SpanExporter> Worker<E> {
             }
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The queue holds spans inline (no box per span: a box allocated by the app
+    /// thread and freed by the export thread costs both a trip through the
+    /// allocator's shared arena). Its memory is reserved up front, so keep the
+    /// per-slot size known: `max_queue_size` × this.
+    #[test]
+    fn queue_slot_size_is_bounded() {
+        let size = std::mem::size_of::<Msg>();
+        println!("queue slot: {size} bytes");
+        assert!(size <= 512, "{size}");
     }
 }

@@ -14,6 +14,12 @@ use super::active::ActiveSpan;
 use super::context::{record_error_on, TracingContext};
 use super::WorkflowName;
 
+/// Whether tracing is off (the macros' fast path: no span to open).
+#[inline]
+pub fn tracing_off() -> bool {
+    super::tracer().is_none()
+}
+
 /// How a traced function ended.
 #[derive(Debug)]
 pub enum Outcome {
@@ -94,6 +100,19 @@ impl SpanScope {
     #[inline]
     pub fn attach(&self) -> Option<Entered> {
         self.span.as_ref().map(ActiveSpan::enter)
+    }
+
+    /// Runs `f` with the span current (and naming log lines); without a span,
+    /// just calls `f`, with no guard to drop.
+    #[inline]
+    pub fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.span {
+            None => f(),
+            Some(span) => {
+                let _entered = span.enter();
+                f()
+            }
+        }
     }
 
     /// `fut`, with the span current during each of its polls.
