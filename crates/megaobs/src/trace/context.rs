@@ -330,14 +330,14 @@ impl Drop for TracingContext {
     #[inline]
     fn drop(&mut self) {
         if let Some(current) = self.cx.take() {
-            current.end();
+            (*current).end();
         }
     }
 }
 
 impl Current {
     #[inline(never)]
-    fn end(self: Box<Self>) {
+    fn end(self) {
         self.cx.span().end();
         if let Some(id) = self.named {
             pop_name(id);
