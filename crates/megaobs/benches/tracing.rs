@@ -131,42 +131,60 @@ fn tracing(c: &mut Criterion) {
     });
     g.finish();
 
-    // The same three spans again, interleaved: every iteration makes one span of
-    // each kind and times only the bench's own. The export threads of both
-    // processors then work in the same conditions for all three, which the
-    // sequential group above cannot promise on a small machine (its numbers move
-    // by ±50% between runs). The order rotates, so that each kind follows each
-    // other kind equally often. Each timing includes two clock reads (~40 ns).
+    // The same spans again, interleaved one to one with a `TracingContext` span:
+    // every iteration makes one span of each of the pair's two kinds (in
+    // alternating order) and times only the bench's own. Both processors' export
+    // threads then work in the same conditions for the two benches of a pair,
+    // which the sequential group above cannot promise on a small machine (its
+    // numbers move by ±50% between runs). Each timing includes two clock reads
+    // (~40 ns). The second pair's peer is an SDK span made current (so that
+    // children and log lines see it), which a `TracingContext` always is and the
+    // raw SDK span above is not.
+    let sdk_current_span = || {
+        let cx = Context::current_with_span(tracer.start("process_query"));
+        let _current = cx.clone().attach();
+        let s = cx.span();
+        s.set_attribute(KeyValue::new("user_id", "123"));
+        s.set_attribute(KeyValue::new("result_count", 3));
+        s.set_attribute(KeyValue::new("cache_hit", true));
+        s.add_event("operation_completed", vec![]);
+        s.end();
+    };
     let mut g = c.benchmark_group("span_sampled_interleaved");
-    let kinds: [&dyn Fn(); 3] = [&sdk_span, &megaobs_span, &megaobs_macro_span];
-    for (i, name) in [
-        "raw_opentelemetry_sdk",
-        "megaobs_tracing_context",
-        "megaobs_trace_function",
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut timed = Duration::ZERO;
-                for n in 0..iters {
-                    // Rotated, so each kind follows each other kind equally often.
-                    for step in 0..3 {
-                        let k = (n as usize + step) % 3;
-                        let span = kinds[k];
-                        if k == i {
-                            let t = std::time::Instant::now();
-                            span();
-                            timed += t.elapsed();
-                        } else {
-                            span();
+    let pairs: [(&str, &dyn Fn(), &str); 2] = [
+        (
+            "raw_opentelemetry_sdk",
+            &sdk_span,
+            "megaobs_tracing_context",
+        ),
+        (
+            "raw_opentelemetry_sdk_made_current",
+            &sdk_current_span,
+            "megaobs_tracing_context_vs_current",
+        ),
+    ];
+    for (peer_name, peer, megaobs_name) in pairs {
+        let kinds: [&dyn Fn(); 2] = [peer, &megaobs_span];
+        for (i, name) in [peer_name, megaobs_name].into_iter().enumerate() {
+            g.bench_function(name, |b| {
+                b.iter_custom(|iters| {
+                    let mut timed = Duration::ZERO;
+                    for n in 0..iters {
+                        for step in 0..2 {
+                            let k = (n as usize + step) % 2;
+                            if k == i {
+                                let t = std::time::Instant::now();
+                                kinds[k]();
+                                timed += t.elapsed();
+                            } else {
+                                kinds[k]();
+                            }
                         }
                     }
-                }
-                timed
-            })
-        });
+                    timed
+                })
+            });
+        }
     }
     g.finish();
 

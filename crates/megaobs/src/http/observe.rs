@@ -251,7 +251,7 @@ where
         drop(entered);
         if let Some(active) = &state.span {
             let s = active.context().span();
-            if s.is_recording() {
+            if crate::trace::records(&s) {
                 s.set_attribute(KeyValue::new(
                     "http.response.status_code",
                     i64::from(status),

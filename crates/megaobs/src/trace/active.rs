@@ -39,7 +39,7 @@ impl ActiveSpan {
     /// Whether the span records (is sampled).
     #[inline]
     pub fn is_recording(&self) -> bool {
-        self.cx.span().is_recording()
+        super::context::records(&self.cx.span())
     }
 
     /// Makes the span current on this thread, and names log lines after it,

@@ -171,7 +171,9 @@ impl SpanProcessor for BatchProcessor {
         }
         match self.tx.try_send(Msg::Span(span)) {
             Ok(()) => {
-                if self.tx.len() >= self.wake_at && self.parked.load(Ordering::Relaxed) {
+                // `parked` first: it changes rarely, while `len` reads the queue's
+                // head, which the export thread moves (a cache miss per span).
+                if self.parked.load(Ordering::Relaxed) && self.tx.len() >= self.wake_at {
                     self.wake();
                 }
             }

@@ -308,12 +308,21 @@ impl TracingContext {
     }
 }
 
-// Both check `is_recording` first: an unsampled span ignores attributes and
-// events anyway, and the redaction check and the event's clock read are not free.
+/// Whether `span` records, read without taking the span's lock (which
+/// `SpanRef::is_recording` does): megaobs' samplers either drop a span or record
+/// *and* sample it, so the sampled flag, kept outside the lock, says the same.
+/// An ended span still answers `true`; the SDK then ignores what is added.
+#[inline]
+pub(crate) fn records(span: &opentelemetry::trace::SpanRef<'_>) -> bool {
+    span.span_context().is_sampled()
+}
+
+// Both check `records` first: an unsampled span ignores attributes and events
+// anyway, and the redaction check and the event's clock read are not free.
 #[inline(never)]
 fn set_attribute_on(cx: &Context, kv: KeyValue) {
     let span = cx.span();
-    if span.is_recording() {
+    if records(&span) {
         span.set_attribute(redacted(kv));
     }
 }
@@ -321,7 +330,7 @@ fn set_attribute_on(cx: &Context, kv: KeyValue) {
 #[inline(never)]
 fn add_event_on(cx: &Context, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
     let span = cx.span();
-    if span.is_recording() {
+    if records(&span) {
         span.add_event(name, attributes.into_iter().map(redacted).collect());
     }
 }

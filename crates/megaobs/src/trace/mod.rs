@@ -63,7 +63,7 @@ pub use context::{
     add_span_event, current_span_id, current_trace_id, set_span_attribute, TracingContext,
     TracingContextBuilder,
 };
-pub(crate) use context::{with_current_name, SpanName};
+pub(crate) use context::{records, with_current_name, SpanName};
 pub use genai::LlmSpan;
 
 /// The workflow a span belongs to, kept in its context for node spans.
