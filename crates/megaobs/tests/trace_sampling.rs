@@ -22,10 +22,18 @@ fn ten_percent_of_roots_and_exactly_their_children_are_exported() {
     )
     .unwrap();
     let mut sampled_ids = 0;
+    let mut sampled_traces = HashSet::new();
     for _ in 0..ROOTS {
         let root = TracingContext::new("root");
-        sampled_ids += usize::from(root.is_recording());
-        let _child = TracingContext::new("child");
+        let trace = root.trace_id().expect("sampled or not, a span has ids");
+        assert_ne!(trace, "0".repeat(32));
+        if root.is_recording() {
+            sampled_ids += 1;
+            sampled_traces.insert(trace.clone());
+        }
+        let child = TracingContext::new("child");
+        assert_eq!(child.trace_id(), Some(trace), "one trace, sampled or not");
+        assert_eq!(child.is_recording(), root.is_recording());
     }
     assert!(guard.shutdown());
     let spans = rx.spans();
@@ -42,6 +50,13 @@ fn ten_percent_of_roots_and_exactly_their_children_are_exported() {
         roots.len()
     );
     assert_eq!(roots.len(), sampled_ids, "exported = recording roots");
+    // The trace id the sampling decision was made on is the one exported.
+    let exported_traces: HashSet<String> = spans
+        .iter()
+        .filter(|s| s.name == "root")
+        .map(|s| s.trace_id.clone())
+        .collect();
+    assert_eq!(exported_traces, sampled_traces);
     assert_eq!(
         children.len(),
         roots.len(),

@@ -169,6 +169,19 @@ impl TracingContextBuilder {
     fn open(self) -> Option<(Context, u64, Cow<'static, str>)> {
         let t = tracer()?;
         let parent = self.parent.unwrap_or_else(Context::current);
+        // Dropped spans never become SDK spans (see `sampling`).
+        let _preset =
+            match super::sampling::decide(&parent, &self.name, &self.kind, &self.attributes) {
+                super::sampling::Decision::Dropped(cx) => {
+                    let span_id = u64::from_be_bytes(cx.span().span_context().span_id().to_bytes());
+                    let cx = match self.workflow {
+                        Some(w) => cx.with_value(w),
+                        None => cx,
+                    };
+                    return Some((cx, span_id, self.name));
+                }
+                super::sampling::Decision::Start(preset) => preset,
+            };
         let span = t
             .span_builder(self.name.clone())
             .with_kind(self.kind)

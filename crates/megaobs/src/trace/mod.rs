@@ -37,6 +37,7 @@ mod console;
 mod context;
 mod genai;
 mod propagation;
+mod sampling;
 #[cfg(feature = "zipkin")]
 mod zipkin;
 
@@ -240,6 +241,8 @@ fn init(
     let _ = runtime;
     let tracer = provider.tracer(SCOPE);
     let _ = TRACER.set(tracer);
+    // The same sampler, for decisions made before the SDK is asked for a span.
+    sampling::install(sampler(config.sample_rate));
     opentelemetry::global::set_tracer_provider(provider.clone());
     propagation::install_global();
     let _ = crate::metrics::set_exemplar_source(OtelExemplars);
@@ -331,6 +334,11 @@ type Built = (
     Runtime,
 );
 
+/// Parent-based ratio sampling (`TRACING_SAMPLE_RATE`).
+fn sampler(rate: f64) -> Sampler {
+    Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(rate)))
+}
+
 fn build_provider(
     c: &TracingConfig,
     collector: MetricsCollector,
@@ -355,9 +363,9 @@ fn build_provider(
         .build();
     let settings = settings(c);
     let builder = SdkTracerProvider::builder()
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            c.sample_rate,
-        ))))
+        .with_sampler(sampler(c.sample_rate))
+        // Gives a root span the trace id `sampling::decide` sampled it on.
+        .with_id_generator(sampling::PresetIds::default())
         .with_resource(resource);
     let io = |source| Error::Io {
         path: "megaobs-span-export thread".into(),
