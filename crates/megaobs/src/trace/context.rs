@@ -393,6 +393,10 @@ pub fn add_span_event(name: impl Into<Cow<'static, str>>, attributes: Vec<KeyVal
     // Tracing off: one branch (the work sits out of line).
     if tracer().is_some() {
         add_current_event(name.into(), attributes);
+    } else if attributes.capacity() == 0 {
+        // The usual `vec![]`: nothing to free, so skip the out-of-line drop
+        // (forgetting an empty, unallocated vector leaks nothing).
+        std::mem::forget(attributes);
     }
 }
 
