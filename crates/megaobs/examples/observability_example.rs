@@ -33,7 +33,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use clap::Parser;
 use megaobs::config::TracingExporter;
-use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders};
+use megaobs::http::{
+    observability_routes, CountConnections, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders,
+};
 use megaobs::metrics::{CacheHitKind, CacheOperation, ReviewDecision, Status, WorkflowTimer};
 use megaobs::trace::{inject_context, workflow_span, LlmSpan};
 use megaobs::{trace_workflow_node, MetricsCollector, ObservabilityConfig};
@@ -824,15 +826,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = {
         let mut stop = stop_rx.clone();
+        // Counts the server's open connections (mega_agent_open_connections).
+        let make = CountConnections::new(
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+            collector.clone(),
+        );
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
+            axum::serve(listener, make)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
         })
     };
     readiness.set_ready(true);

@@ -11,7 +11,9 @@ use axum::Router;
 use common::receivers::Receivers;
 use common::sample;
 use megaobs::config::{OtlpProtocol, TracingConfig, TracingExporter};
-use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders};
+use megaobs::http::{
+    observability_routes, CountConnections, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders,
+};
 use megaobs::metrics::MetricsCollector;
 
 fn serve(app: Router) -> (SocketAddr, tokio::runtime::Runtime) {
@@ -263,4 +265,58 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
     assert_eq!(headers_of(Some(TraceHeaders::None)), (false, false));
     assert_eq!(headers_of(Some(TraceHeaders::Both)), (true, true));
     drop(guard);
+}
+
+/// `mega_agent_open_connections` follows real TCP connections: counted while
+/// open (keep-alive, between requests too), uncounted when the client closes.
+#[test]
+fn open_connections_follow_real_tcp_connections() {
+    use std::io::{Read, Write};
+    use std::time::Instant;
+
+    let collector = MetricsCollector::new();
+    let app = Router::new().route("/x", get(|| async { "x" }));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let make = CountConnections::new(
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+        collector.clone(),
+    );
+    let addr = rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, make).await.unwrap() });
+        addr
+    });
+    let open = || sample(&collector.encode_text(), "mega_agent_open_connections");
+    let wait_for = |want: f64| {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while open() != Some(want) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(open(), Some(want));
+    };
+    assert_eq!(open(), Some(0.0));
+    let connect = || {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.write_all(b"GET /x HTTP/1.1\r\nHost: test\r\n\r\n")
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 512];
+        while !got.ends_with(b"\r\n\r\nx") {
+            let n = s.read(&mut buf).unwrap();
+            assert!(n > 0, "connection closed early: {got:?}");
+            got.extend_from_slice(&buf[..n]);
+        }
+        s
+    };
+    let mut conns: Vec<_> = (0..3).map(|_| connect()).collect();
+    wait_for(3.0);
+    conns.truncate(1);
+    wait_for(1.0);
+    drop(conns);
+    wait_for(0.0);
 }

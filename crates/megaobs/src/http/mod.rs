@@ -27,11 +27,13 @@
 //! # Ok(()) }
 //! ```
 
+mod connections;
 mod observe;
 mod rate_limit;
 mod routes;
 mod span_name;
 
+pub use connections::{CountConnections, CountedConnection};
 pub use observe::{Observe, ObserveLayer, ResponseFuture, TraceHeaders};
 pub use rate_limit::{ClientKey, RateLimit, RateLimitLayer};
 pub use routes::{not_found, observability_routes, Readiness};
