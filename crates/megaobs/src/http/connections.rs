@@ -6,6 +6,9 @@
 //! connection closes and its last request is done. Wrapping the make-service rather
 //! than the listener keeps `ConnectInfo<SocketAddr>` (which axum only provides for
 //! its own listener types) working unchanged.
+//!
+//! Limitation: an upgraded connection (WebSocket) stops counting at the upgrade,
+//! when hyper hands the socket over and drops the connection's service.
 
 use std::future::Future;
 use std::pin::Pin;

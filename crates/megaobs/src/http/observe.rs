@@ -42,8 +42,8 @@ pub struct ObserveLayer {
 
 /// Which headers carry the request's trace id back to the caller.
 ///
-/// Each header costs a little on every response (≈ 0.1–0.2 µs of CPU, see
-/// BENCHMARKS.md), so the default is the standard one alone.
+/// Each header is a little work and a few bytes on every response, so the default
+/// is the standard one alone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 #[non_exhaustive]
 pub enum TraceHeaders {

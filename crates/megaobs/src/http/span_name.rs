@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
 use parking_lot::Mutex;
@@ -55,14 +56,21 @@ pub(crate) fn span_name(method: HttpMethod, raw_method: &str, route: &str) -> Co
     }
 }
 
+/// Set once [`MAX_NAMES`] are kept: later misses skip the lock.
+static FULL: AtomicBool = AtomicBool::new(false);
+
 #[cold]
 fn keep(method: &str, route: &str) -> Option<&'static str> {
+    if FULL.load(Ordering::Relaxed) {
+        return None;
+    }
     let name = format!("{method} {route}");
     let mut kept = KEPT.lock();
     if let Some(name) = kept.get(&name) {
         return Some(name);
     }
     if kept.len() >= MAX_NAMES {
+        FULL.store(true, Ordering::Relaxed);
         return None;
     }
     // Leaked on purpose: at most MAX_NAMES short strings, for the process's life.

@@ -91,8 +91,9 @@ where
         opentelemetry::Context::map_current(|cx| {
             let ids = otel_ids(cx);
             // The innermost span names the line: a megaobs span made current on
-            // this thread, else one carried in the context (async), else the
-            // innermost `tracing` span.
+            // this thread (a `TracingContext`, or a macro/HTTP span entered for
+            // this poll), else one whose name travels in the context (handed to
+            // another task), else the innermost `tracing` span.
             let in_context = cx
                 .get::<SpanName>()
                 .filter(|n| ids.is_some_and(|(_, id)| id == n.span_id))

@@ -324,6 +324,7 @@ impl TracingContext {
 /// Whether `span` records, read without taking the span's lock (which
 /// `SpanRef::is_recording` does): megaobs' samplers either drop a span or record
 /// *and* sample it, so the sampled flag, kept outside the lock, says the same.
+/// Only for spans megaobs started (`TracingContext`, macro and HTTP spans).
 /// An ended span still answers `true`; the SDK then ignores what is added.
 #[inline]
 pub(crate) fn records(span: &opentelemetry::trace::SpanRef<'_>) -> bool {
@@ -408,14 +409,26 @@ pub fn set_span_attribute(key: impl Into<Key>, value: impl Into<Value>) {
     }
 }
 
+// The current span may come from anywhere (another provider, a sampler that
+// records without sampling), so these ask the span itself, not `records`.
 #[inline(never)]
 fn add_current_event(name: Cow<'static, str>, attributes: Vec<KeyValue>) {
-    Context::map_current(|cx| add_event_on(cx, name, attributes));
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            span.add_event(name, attributes.into_iter().map(redacted).collect());
+        }
+    });
 }
 
 #[inline(never)]
 fn set_current_attribute(kv: KeyValue) {
-    Context::map_current(|cx| set_attribute_on(cx, kv));
+    Context::map_current(|cx| {
+        let span = cx.span();
+        if span.is_recording() {
+            span.set_attribute(redacted(kv));
+        }
+    });
 }
 
 /// The current span's trace id (32 hex characters), if a valid span is current.

@@ -83,11 +83,12 @@ impl SpanScope {
         }
     }
 
-    /// The span's context (for `FutureExt::with_context`).
+    /// The span's context, carrying its name for log lines (to hand to another
+    /// task with `FutureExt::with_context`).
     pub fn context(&self) -> Context {
         self.span
             .as_ref()
-            .map_or_else(Context::current, |s| s.context().clone())
+            .map_or_else(Context::current, ActiveSpan::named_context)
     }
 
     /// Whether there is a span (tracing on).

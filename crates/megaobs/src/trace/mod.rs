@@ -154,6 +154,9 @@ impl TracingGuard {
     }
 
     fn stop(&mut self) -> bool {
+        if self.provider.is_some() {
+            sampling::shut_down();
+        }
         let ok = match self.provider.take() {
             Some(p) => p.shutdown().is_ok(),
             None => true,

@@ -17,6 +17,7 @@
 //! parent is then the same one.
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use opentelemetry::trace::{
@@ -29,6 +30,15 @@ use opentelemetry_sdk::trace::{
 
 /// The sampler the provider was built with (set once by `init_tracing`).
 static SAMPLER: OnceLock<Sampler> = OnceLock::new();
+
+/// Set when the provider shuts down: the SDK then gives every span an empty
+/// (invalid) context, and so must the decisions made here (by leaving them to it).
+static SHUT_DOWN: AtomicBool = AtomicBool::new(false);
+
+/// Leaves every later decision to the SDK (called when tracing shuts down).
+pub(crate) fn shut_down() {
+    SHUT_DOWN.store(true, Ordering::Relaxed);
+}
 
 thread_local! {
     /// The trace id the next root span started on this thread must get.
@@ -59,7 +69,7 @@ pub(crate) fn decide(
     let Some(sampler) = SAMPLER.get() else {
         return Decision::Start(PresetGuard(false));
     };
-    if parent.is_telemetry_suppressed() {
+    if parent.is_telemetry_suppressed() || SHUT_DOWN.load(Ordering::Relaxed) {
         // The SDK has its own answer for this (an empty span context).
         return Decision::Start(PresetGuard(false));
     }
