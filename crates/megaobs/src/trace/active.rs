@@ -36,16 +36,6 @@ impl ActiveSpan {
         &self.cx
     }
 
-    /// The span's context with its name as a `Context` value, so that log lines
-    /// written where it is attached (e.g. another task) are named after it. Costs a
-    /// copy of the context's map: for handing the span over, not for every poll.
-    pub fn named_context(&self) -> Context {
-        self.cx.with_value(super::SpanName {
-            span_id: self.span_id,
-            name: self.name.clone(),
-        })
-    }
-
     /// Whether the span records (is sampled).
     #[inline]
     pub fn is_recording(&self) -> bool {

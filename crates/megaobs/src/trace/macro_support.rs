@@ -8,7 +8,6 @@ use opentelemetry::trace::{Status, TraceContextExt};
 use opentelemetry::{Context, KeyValue};
 
 pub use super::active::{Entered, Instrumented};
-pub use opentelemetry::trace::FutureExt;
 
 use super::active::ActiveSpan;
 use super::context::{record_error_on, TracingContext};
@@ -81,26 +80,6 @@ impl SpanScope {
             node: Some((workflow, name)),
             finished: false,
         }
-    }
-
-    /// The span's context, carrying its name for log lines (to hand to another
-    /// task with `FutureExt::with_context`).
-    pub fn context(&self) -> Context {
-        self.span
-            .as_ref()
-            .map_or_else(Context::current, ActiveSpan::named_context)
-    }
-
-    /// Whether there is a span (tracing on).
-    pub fn is_active(&self) -> bool {
-        self.span.is_some()
-    }
-
-    /// Makes the span current on this thread (and names log lines after it)
-    /// until the guard drops.
-    #[inline]
-    pub fn attach(&self) -> Option<Entered> {
-        self.span.as_ref().map(ActiveSpan::enter)
     }
 
     /// Runs `f` with the span current (and naming log lines); without a span,
