@@ -8,6 +8,7 @@ use std::time::Duration;
 use common::receivers::Receivers;
 use megaobs::config::{LoggingConfig, OtlpProtocol, TracingConfig, TracingExporter};
 use megaobs::TracingContext;
+use opentelemetry::trace::FutureExt;
 
 #[tracing::instrument]
 fn fetch_data(query: &str) -> usize {
@@ -22,6 +23,17 @@ async fn summarize(n: usize) -> usize {
     tracing::info!("summarize started");
     tokio::task::yield_now().await;
     tracing::info!("summarize resumed");
+    // Handed on with `current_context`, the span's name travels too.
+    let cx = megaobs::trace::current_context();
+    tokio::spawn(async { tracing::info!("spawned with context") }.with_context(cx.clone()))
+        .await
+        .unwrap();
+    std::thread::spawn(move || {
+        let _current = cx.attach();
+        tracing::info!("thread with context");
+    })
+    .join()
+    .unwrap();
     n
 }
 
@@ -99,7 +111,12 @@ fn http_protobuf_export_with_logging_initialised_first() {
     assert_eq!(cold["span_id"], child.span_id.as_str());
     assert_eq!(cold["function"], "fetch_data");
     let summarize = spans.iter().find(|s| s.name == "summarize").unwrap();
-    for msg in ["summarize started", "summarize resumed"] {
+    for msg in [
+        "summarize started",
+        "summarize resumed",
+        "spawned with context",
+        "thread with context",
+    ] {
         let l = lines.iter().find(|l| l["message"] == msg).unwrap();
         assert_eq!(l["function"], "summarize", "{l}");
         assert_eq!(l["span_id"], summarize.span_id.as_str(), "{l}");

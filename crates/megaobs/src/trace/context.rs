@@ -307,11 +307,12 @@ impl TracingContext {
         }
     }
 
-    /// The span's context, to carry into a future or another thread.
+    /// The span's context, to carry into a future or another thread; log lines
+    /// there name this span as their `function`.
     pub fn context(&self) -> Context {
         self.cx
             .as_ref()
-            .map_or_else(Context::current, |c| c.cx.clone())
+            .map_or_else(current_context, |c| with_name(&c.cx))
     }
 
     /// The trace id as 32 hex characters, if a span exists.
@@ -329,6 +330,15 @@ impl TracingContext {
 #[inline]
 pub(crate) fn records(span: &opentelemetry::trace::SpanRef<'_>) -> bool {
     span.span_context().is_sampled()
+}
+
+/// Ends `span` if it records. A span that was sampled out has nothing to end,
+/// and `SpanRef::end` would still read the clock for it.
+#[inline]
+pub(crate) fn end_span(span: &opentelemetry::trace::SpanRef<'_>) {
+    if records(span) {
+        span.end();
+    }
 }
 
 // Both check `records` first: an unsampled span ignores attributes and events
@@ -361,7 +371,7 @@ impl Drop for TracingContext {
 impl Current {
     #[inline(never)]
     fn end(self) {
-        self.cx.span().end();
+        end_span(&self.cx.span());
         if let Some(id) = self.named {
             pop_name(id);
         }
@@ -429,6 +439,58 @@ fn set_current_attribute(kv: KeyValue) {
             span.set_attribute(redacted(kv));
         }
     });
+}
+
+/// The current OpenTelemetry context, to hand to another task or thread.
+///
+/// Like [`Context::current`], plus the name of the current megaobs span
+/// ([`TracingContext`], `#[trace_function]`, `#[trace_async]`, the HTTP server
+/// span). That name lives on a per-thread stack while the span is current, so a
+/// bare `Context::current()` carried elsewhere gives log lines there the span's
+/// ids but no `function`; this one gives them both.
+///
+/// ```
+/// use megaobs::trace::current_context;
+/// use opentelemetry::trace::FutureExt;
+///
+/// # async fn work() {}
+/// # async fn example() {
+/// // Inside a traced function: the spawned task's spans and log lines
+/// // belong to the current span.
+/// tokio::spawn(work().with_context(current_context()));
+/// # }
+/// ```
+pub fn current_context() -> Context {
+    Context::map_current(with_name)
+}
+
+/// `cx` plus the name of its span if that is a megaobs span made current on
+/// this thread (and the name is not in `cx` already).
+pub(crate) fn with_name(cx: &Context) -> Context {
+    let span = cx.span();
+    let sc = span.span_context();
+    if !sc.is_valid() {
+        return cx.clone();
+    }
+    let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
+    if cx.get::<SpanName>().is_some_and(|n| n.span_id == span_id) {
+        return cx.clone();
+    }
+    let name = CURRENT_NAMES
+        .try_with(|names| {
+            let names = names.try_borrow().ok()?;
+            names
+                .iter()
+                .rev()
+                .find(|(id, _)| *id == span_id)
+                .map(|(_, name)| name.clone())
+        })
+        .ok()
+        .flatten();
+    match name {
+        Some(name) => cx.with_value(SpanName { span_id, name }),
+        None => cx.clone(),
+    }
 }
 
 /// The current span's trace id (32 hex characters), if a valid span is current.

@@ -61,10 +61,10 @@ use tracing_subscriber::{Layer, Registry};
 
 pub(crate) use active::ActiveSpan;
 pub use context::{
-    add_span_event, current_span_id, current_trace_id, set_span_attribute, TracingContext,
-    TracingContextBuilder,
+    add_span_event, current_context, current_span_id, current_trace_id, set_span_attribute,
+    TracingContext, TracingContextBuilder,
 };
-pub(crate) use context::{records, with_current_name, SpanName};
+pub(crate) use context::{end_span, records, with_current_name, SpanName};
 pub use genai::LlmSpan;
 
 /// The workflow a span belongs to, kept in its context for node spans.
