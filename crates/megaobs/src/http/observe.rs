@@ -261,7 +261,7 @@ where
                 }
             }
             let sc = s.span_context().clone();
-            s.end();
+            crate::trace::end_span(&s);
             if let (Ok(resp), true) = (result.as_mut(), sc.is_valid()) {
                 add_trace_headers(resp.headers_mut(), &sc, state.headers);
             }

@@ -121,7 +121,7 @@ impl SpanScope {
             if let Outcome::Err(message) = &outcome {
                 record_error_on(&span, message);
             }
-            span.end();
+            super::context::end_span(&span);
         }
         if let Some((workflow, node)) = &self.node {
             let status = if failed {

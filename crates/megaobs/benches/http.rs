@@ -1,0 +1,94 @@
+//! CPU cost of megaobs' HTTP layers per request, in process (no sockets): an
+//! axum router called through `tower::Service`, bare and with `ObserveLayer`,
+//! with tracing off, then on (sample rate 0.1) with the request's `traceparent`
+//! deciding whether the server span is sampled.
+//!
+//! cargo bench -p megaobs --bench http
+//!
+//! `bench/http_overhead.sh` measures the same layers with wrk over loopback;
+//! this bench isolates the layer's own work from hyper, tokio and the kernel.
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::http::Request;
+use axum::routing::get;
+use axum::Router;
+use criterion::{criterion_group, criterion_main, Criterion};
+use megaobs::config::{TracingConfig, TracingExporter};
+use megaobs::http::ObserveLayer;
+use tower::{Service, ServiceExt};
+
+mod common;
+
+fn router() -> Router {
+    Router::new().route("/api/research/{id}", get(|| async { "ok" }))
+}
+
+fn request(traceparent: Option<&str>) -> Request<Body> {
+    let mut req = Request::get("/api/research/1");
+    if let Some(tp) = traceparent {
+        req = req.header("traceparent", tp);
+    }
+    req.body(Body::empty()).expect("a valid request")
+}
+
+/// One request through `svc`, polled to completion on the current thread.
+fn call<S>(rt: &tokio::runtime::Runtime, svc: &mut S, traceparent: Option<&str>)
+where
+    S: Service<Request<Body>, Response = axum::response::Response, Error = Infallible>,
+{
+    rt.block_on(async {
+        let resp = svc
+            .ready()
+            .await
+            .expect("infallible")
+            .call(request(traceparent))
+            .await
+            .expect("infallible");
+        assert!(resp.status().is_success());
+    });
+}
+
+const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+
+fn http_layer(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("a runtime");
+    let mut bare = router();
+    let mut observed = router().layer(ObserveLayer::new(megaobs::metrics().clone()));
+    let mut g = c.benchmark_group("http_request");
+    g.bench_function("bare", |b| b.iter(|| call(&rt, &mut bare, None)));
+    g.bench_function("observe_tracing_off", |b| {
+        b.iter(|| call(&rt, &mut observed, None))
+    });
+    // From here on tracing is on: spans go to an exporter that discards them.
+    let guard = megaobs::init_tracing(
+        TracingConfig::default()
+            .exporter(TracingExporter::None)
+            .sample_rate(0.1)
+            .max_queue_size(65_536),
+    )
+    .expect("tracing starts");
+    g.bench_function("bare_tracing_on", |b| b.iter(|| call(&rt, &mut bare, None)));
+    g.bench_function("observe_root_rate_0.1", |b| {
+        b.iter(|| call(&rt, &mut observed, None))
+    });
+    g.bench_function("observe_unsampled_parent", |b| {
+        b.iter(|| call(&rt, &mut observed, Some(UNSAMPLED)))
+    });
+    g.bench_function("observe_sampled_parent", |b| {
+        b.iter(|| call(&rt, &mut observed, Some(SAMPLED)))
+    });
+    g.finish();
+    drop(guard);
+}
+
+criterion_group! {
+    name = benches;
+    config = common::config();
+    targets = http_layer
+}
+criterion_main!(benches);
