@@ -64,6 +64,22 @@ fn unsampled_parent() -> Context {
     ))
 }
 
+/// Spans of one kind timed together in the interleaved group.
+const BLOCK: u64 = 32;
+
+/// CPU time of the calling thread: unlike the wall clock it does not count the
+/// time the thread was preempted (by the export threads, on a 2-core machine).
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
+    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+}
+
 fn megaobs_span() {
     let s = TracingContext::new("process_query");
     s.set_attribute("user_id", "123");
@@ -88,7 +104,7 @@ fn tracing(c: &mut Criterion) {
     g.bench_function("megaobs_trace_function", |b| b.iter(megaobs_macro_span));
     g.finish();
 
-    let _guard = megaobs::trace::init_tracing_with_exporter(
+    let guard = megaobs::trace::init_tracing_with_exporter(
         TracingConfig::default()
             .exporter(TracingExporter::None)
             .max_queue_size(65_536)
@@ -131,15 +147,15 @@ fn tracing(c: &mut Criterion) {
     });
     g.finish();
 
-    // The same spans again, interleaved one to one with a `TracingContext` span:
-    // every iteration makes one span of each of the pair's two kinds (in
-    // alternating order) and times only the bench's own. Both processors' export
-    // threads then work in the same conditions for the two benches of a pair,
-    // which the sequential group above cannot promise on a small machine (its
-    // numbers move by ±50% between runs). Each timing includes two clock reads
-    // (~40 ns). The second pair's peer is an SDK span made current (so that
-    // children and log lines see it), which a `TracingContext` always is and the
-    // raw SDK span above is not.
+    // The same spans again, interleaved with a `TracingContext` span: blocks of
+    // BLOCK spans of the pair's two kinds alternate, and only the bench's own
+    // blocks are timed, in the thread's CPU time. Both processors' export threads
+    // then work in the same conditions for the two benches of a pair, and time
+    // the bench thread spends preempted by them is not counted: the sequential
+    // group above moves by ±50% between runs on a 2-core machine, this one much
+    // less. The second pair's peer is an SDK span made current (so that children
+    // and log lines see it), which a `TracingContext` always is and the raw SDK
+    // span above is not.
     let sdk_current_span = || {
         let cx = Context::current_with_span(tracer.start("process_query"));
         let _current = cx.clone().attach();
@@ -151,38 +167,64 @@ fn tracing(c: &mut Criterion) {
         s.end();
     };
     let mut g = c.benchmark_group("span_sampled_interleaved");
-    let pairs: [(&str, &dyn Fn(), &str); 2] = [
+    // The third pair's peer goes through `tracing` + `tracing-opentelemetry`; its
+    // dispatcher is the thread's default for the whole pair (a `TracingContext`
+    // does not go through `tracing`, so the megaobs side is unaffected).
+    let global = tracing::dispatcher::get_default(Clone::clone);
+    let pairs: [(&str, &dyn Fn(), &str, &tracing::Dispatch); 3] = [
         (
             "raw_opentelemetry_sdk",
             &sdk_span,
             "megaobs_tracing_context",
+            &global,
         ),
         (
             "raw_opentelemetry_sdk_made_current",
             &sdk_current_span,
             "megaobs_tracing_context_vs_current",
+            &global,
+        ),
+        (
+            "tracing_opentelemetry",
+            &peer_span,
+            "megaobs_tracing_context_vs_tracing",
+            &peer,
         ),
     ];
-    for (peer_name, peer, megaobs_name) in pairs {
-        let kinds: [&dyn Fn(); 2] = [peer, &megaobs_span];
+    for (peer_name, peer_fn, megaobs_name, dispatch) in pairs {
+        // Each pair starts with empty export queues: a backlog from the benches
+        // before would be exported (and freed) during this pair's first bench.
+        guard.flush();
+        let _ = sdk.force_flush();
+        let _ = peer_provider.force_flush();
+        let kinds: [&dyn Fn(); 2] = [peer_fn, &megaobs_span];
         for (i, name) in [peer_name, megaobs_name].into_iter().enumerate() {
-            g.bench_function(name, |b| {
-                b.iter_custom(|iters| {
-                    let mut timed = Duration::ZERO;
-                    for n in 0..iters {
-                        for step in 0..2 {
-                            let k = (n as usize + step) % 2;
+            tracing::dispatcher::with_default(dispatch, || {
+                g.bench_function(name, |b| {
+                    b.iter_custom(|iters| {
+                        let mut timed = Duration::ZERO;
+                        let mut left = iters;
+                        let mut turn = 0;
+                        while left > 0 {
+                            let n = left.min(BLOCK);
+                            let k = turn % 2;
                             if k == i {
-                                let t = std::time::Instant::now();
-                                kinds[k]();
-                                timed += t.elapsed();
+                                let t = thread_cpu_time();
+                                for _ in 0..n {
+                                    kinds[k]();
+                                }
+                                timed += thread_cpu_time().saturating_sub(t);
+                                left -= n;
                             } else {
-                                kinds[k]();
+                                for _ in 0..n {
+                                    kinds[k]();
+                                }
                             }
+                            turn += 1;
                         }
-                    }
-                    timed
-                })
+                        timed
+                    })
+                });
             });
         }
     }
