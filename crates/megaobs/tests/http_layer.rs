@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{any, get};
 use axum::Router;
 use common::receivers::Receivers;
 use common::sample;
@@ -55,6 +55,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
     let readiness = Readiness::new();
     let api = Router::new()
         .route("/api/research/{id}", get(|| async { "result" }))
+        .route("/api/cache/{key}", any(|| async { "purged" }))
         .route(
             "/api/fail",
             get(|| async { (StatusCode::INTERNAL_SERVER_ERROR, "boom") }),
@@ -157,6 +158,44 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
     assert_eq!(server.attributes["http.request.method"], "GET");
     assert_eq!(server.attributes["http.response.status_code"], "200");
     assert!(traceresponse.contains(&server.span_id));
+    // A method outside the standard set: its own span name (built per request),
+    // `_OTHER` in the span, `OTHER` in the metrics, never the raw method as a label.
+    let purge = http
+        .request(
+            reqwest::Method::from_bytes(b"PURGE").unwrap(),
+            url("/api/cache/k1"),
+        )
+        .header("x-api-key", "client-t")
+        .header(
+            "traceparent",
+            "00-1af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(purge.status(), 200);
+    assert!(guard.flush());
+    let spans = rx.wait_for(Duration::from_secs(10), |s| {
+        s.iter()
+            .any(|s| s.trace_id == "1af7651916cd43dd8448eb211c80319c")
+    });
+    let purge = spans
+        .iter()
+        .find(|s| s.trace_id == "1af7651916cd43dd8448eb211c80319c")
+        .unwrap();
+    assert_eq!(purge.name, "PURGE /api/cache/{key}");
+    assert_eq!(purge.attributes["http.request.method"], "_OTHER");
+    let text = collector.encode_text();
+    assert_eq!(
+        sample(
+            &text,
+            r#"mega_agent_http_requests_total{method="OTHER",path="/api/cache/{key}",status="200"}"#
+        ),
+        Some(1.0)
+    );
+    assert!(
+        !text.contains("PURGE"),
+        "raw methods never become label values"
+    );
     let failed = spans
         .iter()
         .find(|s| s.name == "GET /api/fail")

@@ -97,7 +97,7 @@ where
             let in_context = cx
                 .get::<SpanName>()
                 .filter(|n| ids.is_some_and(|(_, id)| id == n.span_id))
-                .map(|n| n.name.as_ref());
+                .map(|n| n.name.as_str());
             let from_tracing = span.as_ref().map(|s| s.name());
             let mut write = |current: Option<&str>| {
                 let info = SpanInfo {

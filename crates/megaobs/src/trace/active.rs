@@ -8,7 +8,6 @@
 //! `context::push_name`), which costs nanoseconds: this runs for every HTTP request
 //! and every `#[trace_async]` call.
 
-use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -16,18 +15,18 @@ use std::task::{Context as TaskContext, Poll};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, ContextGuard};
 
-use super::context::{pop_name, push_name};
+use super::context::{pop_name, push_name, SharedName};
 
 /// A started span, its id and its name, entered on demand.
 #[derive(Debug)]
 pub struct ActiveSpan {
     cx: Context,
     span_id: u64,
-    name: Cow<'static, str>,
+    name: SharedName,
 }
 
 impl ActiveSpan {
-    pub(crate) fn new(cx: Context, span_id: u64, name: Cow<'static, str>) -> Self {
+    pub(crate) fn new(cx: Context, span_id: u64, name: SharedName) -> Self {
         Self { cx, span_id, name }
     }
 
@@ -46,7 +45,7 @@ impl ActiveSpan {
     /// until the returned guard drops.
     #[inline]
     pub fn enter(&self) -> Entered {
-        // Names are `&'static` in the common case: cloning the `Cow` is a copy.
+        // A copy of a `&'static str` or a reference count: never the string.
         let named = push_name(self.span_id, self.name.clone());
         Entered {
             named,

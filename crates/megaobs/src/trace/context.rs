@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
@@ -14,7 +15,35 @@ use super::tracer;
 #[derive(Debug, Clone)]
 pub(crate) struct SpanName {
     pub span_id: u64,
-    pub name: Cow<'static, str>,
+    pub name: SharedName,
+}
+
+/// A span's name as the per-thread name stack and [`SpanName`] keep it: cloned
+/// for every poll of an entered span, so an owned name is shared, not copied.
+#[derive(Debug, Clone)]
+pub(crate) enum SharedName {
+    /// The usual case: a literal or an interned route name.
+    Static(&'static str),
+    /// A name built at run time, allocated once per span.
+    Shared(Arc<str>),
+}
+
+impl SharedName {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Self::Static(s) => s,
+            Self::Shared(s) => s,
+        }
+    }
+}
+
+impl From<Cow<'static, str>> for SharedName {
+    fn from(name: Cow<'static, str>) -> Self {
+        match name {
+            Cow::Borrowed(s) => Self::Static(s),
+            Cow::Owned(s) => Self::Shared(s.into()),
+        }
+    }
 }
 
 /// A span that is current while this guard lives (the seed's `with TracingContext(...)`).
@@ -67,13 +96,13 @@ thread_local! {
     /// Log lines name their `function` from it. A thread-local stack rather than a
     /// `Context` value: `Context::with_value` copies the context's map on every
     /// span (~0.7 µs measured), a push/pop costs nanoseconds.
-    static CURRENT_NAMES: RefCell<Vec<(u64, Cow<'static, str>)>> = const { RefCell::new(Vec::new()) };
+    static CURRENT_NAMES: RefCell<Vec<(u64, SharedName)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Pushes the name of span `span_id` on this thread's stack of current names;
 /// returns the id to pop with, or `None` if the stack was unavailable.
 #[inline]
-pub(crate) fn push_name(span_id: u64, name: Cow<'static, str>) -> Option<u64> {
+pub(crate) fn push_name(span_id: u64, name: SharedName) -> Option<u64> {
     CURRENT_NAMES
         .try_with(|n| {
             n.try_borrow_mut()
@@ -114,7 +143,7 @@ pub(crate) fn with_current_name<R>(span_id: u64, f: impl FnOnce(Option<&str>) ->
             .as_ref()
             .and_then(|n| n.last())
             .filter(|(id, _)| *id == span_id)
-            .map(|(_, name)| name.as_ref());
+            .map(|(_, name)| name.as_str());
         f.take().map(|f| f(name))
     });
     match (result, f) {
@@ -166,7 +195,7 @@ impl TracingContextBuilder {
 
     /// Starts the span as a child of the parent; returns its context (with the
     /// workflow, if any), its id and its name.
-    fn open(self) -> Option<(Context, u64, Cow<'static, str>)> {
+    fn open(self) -> Option<(Context, u64, SharedName)> {
         let t = tracer()?;
         let parent = self.parent.unwrap_or_else(Context::current);
         // Dropped spans never become SDK spans (see `sampling`).
@@ -178,7 +207,7 @@ impl TracingContextBuilder {
                         Some(w) => cx.with_value(w),
                         None => cx,
                     };
-                    return Some((cx, span_id, self.name));
+                    return Some((cx, span_id, self.name.into()));
                 }
                 super::sampling::Decision::Start(preset) => preset,
             };
@@ -193,7 +222,7 @@ impl TracingContextBuilder {
             Some(w) => cx.with_value(w),
             None => cx,
         };
-        Some((cx, span_id, self.name))
+        Some((cx, span_id, self.name.into()))
     }
 
     /// Starts the span and makes it current.
