@@ -11,6 +11,7 @@ use proc_macro2::Span;
 use quote::{quote, ToTokens};
 use syn::parse::Parser;
 use syn::punctuated::Punctuated;
+use syn::visit_mut::VisitMut;
 use syn::{Expr, ExprLit, ItemFn, Lit, LitStr, Meta, ReturnType, Token, Type};
 
 /// Traces a synchronous function: a span named after the function (or
@@ -181,13 +182,15 @@ fn expand(
         .name
         .map(|n| n.value())
         .unwrap_or_else(|| fn_name.clone());
-    let (ret_ty, is_result, has_impl) = match &sig.output {
-        ReturnType::Default => (quote!(()), false, false),
-        ReturnType::Type(_, ty) => (
-            quote!(#ty),
-            is_result_type(ty),
-            ty.to_token_stream().to_string().contains("impl "),
-        ),
+    // The body's type, to annotate it (so `?` in the body knows its error type),
+    // with each `impl Trait` left to inference: a `let` or closure cannot name it.
+    let (ret_ty, is_result) = match &sig.output {
+        ReturnType::Default => (quote!(()), false),
+        ReturnType::Type(_, ty) => {
+            let mut inferred = (**ty).clone();
+            InferImplTrait.visit_type_mut(&mut inferred);
+            (quote!(#inferred), is_result_type(ty))
+        }
     };
     let record = if is_result {
         quote!(::megaobs::trace::__private::Outcome::from_result(
@@ -236,13 +239,8 @@ fn expand(
             __megaobs_result
         }
     } else {
-        let closure = if has_impl {
-            quote!(|| #block)
-        } else {
-            quote!(|| -> #ret_ty #block)
-        };
         quote! {
-            let __megaobs_body = #closure;
+            let __megaobs_body = || -> #ret_ty #block;
             #fast_path
             let __megaobs_scope = #start;
             let __megaobs_result = __megaobs_scope.in_scope(__megaobs_body);
@@ -256,6 +254,21 @@ fn expand(
             #body
         }
     })
+}
+
+/// Replaces every `impl Trait` in a type with `_`.
+struct InferImplTrait;
+
+impl VisitMut for InferImplTrait {
+    fn visit_type_mut(&mut self, ty: &mut Type) {
+        if let Type::ImplTrait(_) = ty {
+            *ty = Type::Infer(syn::TypeInfer {
+                underscore_token: Default::default(),
+            });
+        } else {
+            syn::visit_mut::visit_type_mut(self, ty);
+        }
+    }
 }
 
 fn is_result_type(ty: &Type) -> bool {

@@ -62,6 +62,19 @@ fn route(confidence: f64) -> &'static str {
     }
 }
 
+// `impl Trait` in return types, with `?` in the body.
+#[trace_function]
+fn evens(limit: u32) -> impl Iterator<Item = u32> {
+    (0..limit).filter(|n| n % 2 == 0)
+}
+
+#[trace_async]
+async fn parsed_label(input: &str) -> Result<impl std::fmt::Display, std::num::ParseIntError> {
+    tokio::task::yield_now().await;
+    let n: u32 = input.parse()?;
+    Ok(format!("#{n}"))
+}
+
 #[trace_workflow_node("exploding")]
 fn exploding() {
     panic!("boom");
@@ -109,9 +122,16 @@ fn macros_create_spans_mark_errors_and_count_nodes() {
         assert_eq!(route(0.9), "research");
         assert!(std::panic::catch_unwind(exploding).is_err());
     }
+    assert_eq!(evens(7).collect::<Vec<_>>(), [0, 2, 4, 6]);
+    assert_eq!(rt.block_on(parsed_label("42")).unwrap().to_string(), "#42");
+    assert!(rt.block_on(parsed_label("x")).is_err());
     assert!(guard.shutdown());
 
     let spans = rx.spans();
+    assert_eq!(span(&spans, "evens").status_code, 0);
+    let labels: Vec<_> = spans.iter().filter(|s| s.name == "parsed_label").collect();
+    assert_eq!(labels.len(), 2);
+    assert_eq!(labels.iter().filter(|s| s.status_code == 2).count(), 1);
     let outer = span(&spans, "plain_sync");
     let inner = span(&spans, "calculate_score");
     assert_eq!(inner.parent_span_id, outer.span_id);
