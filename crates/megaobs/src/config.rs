@@ -387,6 +387,11 @@ pub struct LoggingConfig {
     /// Field names whose values are written as `[REDACTED]` (case-insensitive,
     /// whole name or `_`/`.`/`-` suffix).
     pub redact: Vec<String>,
+    /// Also write the records of the `log` crate (used by many libraries), with
+    /// the same filter, format and trace ids as `tracing` events. `init_logging`
+    /// then installs the process' `log` logger, and fails if another one (say
+    /// `env_logger`) is installed already.
+    pub capture_log_crate: bool,
 }
 
 impl LoggingConfig {
@@ -445,6 +450,12 @@ impl LoggingConfig {
         self.queue_capacity = lines;
         self
     }
+    /// Whether records of the `log` crate are captured (default: yes); `false`
+    /// leaves the `log` logger to the application.
+    pub fn capture_log_crate(mut self, on: bool) -> Self {
+        self.capture_log_crate = on;
+        self
+    }
     /// Replaces the list of secret field names.
     pub fn redact<I, S>(mut self, names: I) -> Self
     where
@@ -474,6 +485,7 @@ impl Default for LoggingConfig {
                 .iter()
                 .map(|s| s.to_string())
                 .collect(),
+            capture_log_crate: true,
         }
     }
 }
@@ -524,6 +536,7 @@ impl LoggingConfig {
             error_file: d.error_file,
             queue_capacity: d.queue_capacity,
             redact: d.redact.clone(),
+            capture_log_crate: d.capture_log_crate,
             dir: env.string("LOG_DIR")?.map(PathBuf::from).unwrap_or(d.dir),
             max_bytes: env
                 .parse(

@@ -193,6 +193,14 @@ pub(crate) fn slots() -> Result<&'static Slots> {
     })
 }
 
+/// Whether `init_logging` filled the logging slot already.
+pub(crate) fn logging_installed() -> bool {
+    SLOTS
+        .get()
+        .and_then(|s| s.as_ref().ok())
+        .is_some_and(|s| s.logs.0.get().is_some())
+}
+
 /// Fills the logging slot.
 pub(crate) fn install_log_layer(layer: LogLayer) -> Result<()> {
     if slots()?.logs.fill(layer) {

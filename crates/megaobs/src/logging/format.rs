@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level};
+use tracing::{Event, Level, Metadata};
 
 use super::redact::{Redactor, REDACTED};
 use super::timestamp::write_rfc3339_millis;
@@ -59,10 +59,12 @@ thread_local! {
 }
 
 impl LineFormat {
-    /// Appends the line for `event` (without a trailing newline) to `out`.
+    /// Appends the line for `event` (without a trailing newline) to `out`;
+    /// `meta` is the event's metadata, or a `log` record's own (normalized).
     pub fn format(
         &self,
         event: &Event<'_>,
+        meta: &Metadata<'_>,
         span: SpanInfo<'_>,
         now: SystemTime,
         out: &mut Vec<u8>,
@@ -70,11 +72,12 @@ impl LineFormat {
         SCRATCH.with(|s| match s.try_borrow_mut() {
             Ok(mut s) => {
                 let (msg, fields, tmp) = &mut *s;
-                self.format_with(event, span, now, out, msg, fields, tmp);
+                self.format_with(event, meta, span, now, out, msg, fields, tmp);
             }
             // Re-entered (a field's Debug impl logged): use fresh buffers.
             Err(_) => self.format_with(
                 event,
+                meta,
                 span,
                 now,
                 out,
@@ -89,6 +92,7 @@ impl LineFormat {
     fn format_with(
         &self,
         event: &Event<'_>,
+        meta: &Metadata<'_>,
         span: SpanInfo<'_>,
         now: SystemTime,
         out: &mut Vec<u8>,
@@ -98,9 +102,11 @@ impl LineFormat {
     ) {
         msg.clear();
         fields.clear();
-        let meta = event.metadata();
         let mut v = FieldWriter {
             json: self.json,
+            // A `log` record carries its metadata as `log.*` fields too: they
+            // are in `meta` already.
+            log_record: !std::ptr::eq(meta, event.metadata()),
             redactor: &self.redactor,
             msg,
             fields,
@@ -225,6 +231,7 @@ fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 /// Visits an event's fields: the message into `msg`, the rest into `fields`.
 struct FieldWriter<'a> {
     json: bool,
+    log_record: bool,
     redactor: &'a Redactor,
     msg: &'a mut String,
     fields: &'a mut Vec<u8>,
@@ -232,9 +239,13 @@ struct FieldWriter<'a> {
 }
 
 impl FieldWriter<'_> {
-    /// Writes the key; returns false if the value must be redacted (already written).
+    /// Writes the key; returns false if the value must not be written (redacted,
+    /// already written, or a `log` record's metadata field, skipped).
     fn key(&mut self, field: &Field) -> bool {
         let name = field.name();
+        if self.log_record && name.starts_with("log.") {
+            return false;
+        }
         if self.json {
             self.fields.push(b',');
             if is_reserved(name) {

@@ -7,6 +7,7 @@ use opentelemetry::trace::TraceContextExt;
 use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
@@ -34,10 +35,18 @@ impl LogLayer {
         self.filter.would_enable(meta.target(), meta.level())
     }
 
-    /// Spans always (they give lines their context); events by the level filter.
+    /// Spans always (they give lines their context); events by the level filter,
+    /// except `log` records, which share a few callsites and are filtered per
+    /// record by their own target (in `on_event`).
     pub(crate) fn wants_callsite(&self, meta: &Metadata<'_>) -> bool {
-        !meta.is_event() || self.wants(meta)
+        !meta.is_event() || is_log_record(meta) || self.wants(meta)
     }
+}
+
+/// Whether `meta` is one of the callsites `tracing-log` emits `log` records from.
+#[inline]
+fn is_log_record(meta: &Metadata<'_>) -> bool {
+    meta.target() == "log" && meta.fields().field("log.target").is_some()
 }
 
 /// The trace and span ids of the current OpenTelemetry context, if valid.
@@ -63,15 +72,15 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if meta.is_event() && !self.wants(meta) {
-            Interest::never()
-        } else {
+        if self.wants_callsite(meta) {
             Interest::always()
+        } else {
+            Interest::never()
         }
     }
 
     fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        !meta.is_event() || self.wants(meta)
+        self.wants_callsite(meta)
     }
 
     fn max_level_hint(&self) -> Option<LevelFilter> {
@@ -81,7 +90,10 @@ where
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
-        let meta = event.metadata();
+        // A `log` record's own target, level, module and line (the event's
+        // metadata is its level's shared callsite).
+        let normalized = event.normalized_metadata();
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         // Another layer may have enabled this callsite: filter again.
         if !self.wants(meta) {
             return;
@@ -105,7 +117,7 @@ where
                     ids,
                 };
                 self.format
-                    .format(event, info, SystemTime::now(), &mut line);
+                    .format(event, meta, info, SystemTime::now(), &mut line);
             };
             match ids {
                 Some((_, id)) => crate::trace::with_current_name(id, &mut write),

@@ -63,9 +63,42 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// before or after `init_tracing`. Keep the guard alive: dropping it writes what
 /// is queued and stops the writer thread.
 pub fn init_logging(config: LoggingConfig) -> Result<LoggingGuard> {
+    let capture = config.capture_log_crate;
     let (layer, guard) = LogLayer::builder(config).build()?;
+    if capture {
+        capture_log_crate(&layer.filter)?;
+    }
     crate::subscriber::install_log_layer(layer)?;
     Ok(guard)
+}
+
+/// Routes the `log` crate's records into `tracing` (hence into the log layer),
+/// up to the most verbose level `filter` lets through: records below it are
+/// refused by `log`'s own level check, before anything is built.
+fn capture_log_crate(filter: &Targets) -> Result<()> {
+    use tracing_log::AsLog;
+    let max = filter
+        .iter()
+        .map(|(_, level)| level)
+        .chain(filter.default_level())
+        .max()
+        .unwrap_or(tracing::level_filters::LevelFilter::OFF);
+    tracing_log::LogTracer::builder()
+        .with_max_level(max.as_log())
+        .init()
+        .map_err(|_| {
+            if crate::subscriber::logging_installed() {
+                Error::AlreadyInstalled {
+                    what: "logging (init_logging)",
+                }
+            } else {
+                Error::AlreadyInstalled {
+                    what: "a `log` crate logger (env_logger or another; keep it with \
+                           LoggingConfig::capture_log_crate(false), which leaves `log` \
+                           records out of megaobs' logs)",
+                }
+            }
+        })
 }
 
 /// Configures a [`LogLayer`] beyond what [`LoggingConfig`] holds.
