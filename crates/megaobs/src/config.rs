@@ -318,7 +318,7 @@ impl TracingConfig {
                     return Err(invalid(
                         "ZIPKIN_ENDPOINT",
                         &url,
-                        "an http:// or https:// URL, e.g. http://localhost:9411/api/v2/spans",
+                        "an http:// URL, e.g. http://localhost:9411/api/v2/spans",
                     ))
                 }
                 Some(url) => url,

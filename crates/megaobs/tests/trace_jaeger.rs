@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::receivers::Receivers;
-use megaobs::config::{TracingConfig, TracingExporter};
+use megaobs::config::{OtlpProtocol, TracingConfig, TracingExporter};
 use megaobs::TracingContext;
 
 #[test]
@@ -22,6 +22,37 @@ fn jaeger_sends_otlp_to_host_and_port_and_refuses_agent_ports() {
         .to_string();
         assert!(
             err.contains(&port.to_string()) && err.contains("4317") && err.contains("4318"),
+            "{err}"
+        );
+    }
+    // No TLS in this build: https:// endpoints are refused up front, not at
+    // every export.
+    for (config, field) in [
+        (
+            TracingConfig::default()
+                .exporter(TracingExporter::Otlp)
+                .otlp("https://collector:4317", OtlpProtocol::Grpc),
+            "otlp_endpoint",
+        ),
+        (
+            TracingConfig::default()
+                .exporter(TracingExporter::Otlp)
+                .otlp("HTTPS://collector:4318", OtlpProtocol::HttpProtobuf),
+            "otlp_endpoint",
+        ),
+        (
+            TracingConfig::default()
+                .exporter(TracingExporter::Zipkin)
+                .zipkin_endpoint("https://zipkin:9411/api/v2/spans"),
+            "zipkin_endpoint",
+        ),
+    ] {
+        let err = megaobs::init_tracing(config)
+            .map(|_| ())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(field) && err.contains("without TLS") && err.contains("http://"),
             "{err}"
         );
     }

@@ -285,13 +285,33 @@ fn validate(c: &TracingConfig) -> Result<()> {
             "Jaeger's UDP agent (6831/6832) is gone in Jaeger v2; use 4317 (OTLP/gRPC) or 4318 (OTLP/HTTP)",
         ));
     }
+    // This build has no TLS client (no rustls/native-tls in its HTTP and gRPC
+    // clients): an https:// endpoint would fail at every export, so it is refused
+    // here, with the way out.
+    let https = |url: &str| url.trim_start().to_ascii_lowercase().starts_with("https://");
+    let no_tls = "megaobs is built without TLS for span export; send to a local OpenTelemetry \
+                  Collector (or agent) over http:// and let it forward over TLS";
+    if matches!(c.exporter, TracingExporter::Otlp) && https(&c.otlp_endpoint) {
+        return Err(bad(
+            "TracingConfig::otlp_endpoint",
+            c.otlp_endpoint.clone(),
+            no_tls,
+        ));
+    }
+    if c.exporter == TracingExporter::Zipkin && https(&c.zipkin_endpoint) {
+        return Err(bad(
+            "TracingConfig::zipkin_endpoint",
+            c.zipkin_endpoint.clone(),
+            no_tls,
+        ));
+    }
     if c.exporter == TracingExporter::Zipkin
         && !(c.zipkin_endpoint.starts_with("http://") || c.zipkin_endpoint.starts_with("https://"))
     {
         return Err(bad(
             "TracingConfig::zipkin_endpoint",
             c.zipkin_endpoint.clone(),
-            "must be an http:// or https:// URL such as http://localhost:9411/api/v2/spans",
+            "must be an http:// URL such as http://localhost:9411/api/v2/spans",
         ));
     }
     if c.max_queue_size == 0 || c.max_export_batch_size == 0 {
@@ -304,7 +324,7 @@ fn validate(c: &TracingConfig) -> Result<()> {
     Ok(())
 }
 
-/// `host:port` (the seed's form) means plain `http://`; TLS needs an explicit `https://`.
+/// `host:port` (the seed's form) means plain `http://` (`https://` is refused by `validate`).
 #[cfg(feature = "otlp")]
 pub(crate) fn with_scheme(endpoint: &str) -> String {
     if endpoint.contains("://") {
@@ -454,7 +474,7 @@ fn otlp_exporter(
     let invalid = |url: &str, e: &dyn std::fmt::Display| Error::InvalidConfig {
         field: "OTLP endpoint",
         value: url.to_string(),
-        reason: format!("{e} (use http://host:port, or https:// with TLS)"),
+        reason: format!("{e} (use host:port or http://host:port)"),
     };
     match protocol {
         OtlpProtocol::Grpc => {
