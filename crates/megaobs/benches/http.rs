@@ -1,13 +1,14 @@
-//! CPU cost of megaobs' HTTP layers per request, in process (no sockets): an
-//! axum router called through `tower::Service`, bare and with `ObserveLayer`,
-//! with tracing off, then on (sample rate 0.1) with the request's `traceparent`
-//! deciding whether the server span is sampled.
+//! CPU cost of megaobs' HTTP layer per request, in process (no sockets): an axum
+//! router called through `tower::Service`, bare and with `ObserveLayer`, timed in
+//! interleaved pairs; tracing off, then on (sample rate 0.1: roots sampled at 10%,
+//! and requests whose `traceparent` says unsampled or sampled).
 //!
 //! cargo bench -p megaobs --bench http
 //!
 //! `bench/http_overhead.sh` measures the same layers with wrk over loopback;
 //! this bench isolates the layer's own work from hyper, tokio and the kernel.
 
+use std::cell::RefCell;
 use std::convert::Infallible;
 
 use axum::body::Body;
@@ -57,13 +58,22 @@ fn http_layer(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .expect("a runtime");
-    let mut bare = router();
-    let mut observed = router().layer(ObserveLayer::new(megaobs::metrics().clone()));
-    let mut g = c.benchmark_group("http_request");
-    g.bench_function("bare", |b| b.iter(|| call(&rt, &mut bare, None)));
-    g.bench_function("observe_tracing_off", |b| {
-        b.iter(|| call(&rt, &mut observed, None))
-    });
+    let bare = RefCell::new(router());
+    let observed = RefCell::new(router().layer(ObserveLayer::new(megaobs::metrics().clone())));
+    // Each observed configuration is timed interleaved with the bare router given
+    // the same request (`common::interleaved`), so the difference is the layer's
+    // own CPU time on the request path.
+    let pair = |c: &mut Criterion, group: &str, traceparent: Option<&'static str>| {
+        let bare_request = || call(&rt, &mut *bare.borrow_mut(), traceparent);
+        let observed_request = || call(&rt, &mut *observed.borrow_mut(), traceparent);
+        let kinds: [&dyn Fn(); 2] = [&bare_request, &observed_request];
+        let mut g = c.benchmark_group(group);
+        for (i, name) in ["bare", "observe"].into_iter().enumerate() {
+            g.bench_function(name, |b| common::interleaved(b, kinds, i));
+        }
+        g.finish();
+    };
+    pair(c, "http_request_tracing_off", None);
     // From here on tracing is on: spans go to an exporter that discards them.
     let guard = megaobs::init_tracing(
         TracingConfig::default()
@@ -72,17 +82,9 @@ fn http_layer(c: &mut Criterion) {
             .max_queue_size(65_536),
     )
     .expect("tracing starts");
-    g.bench_function("bare_tracing_on", |b| b.iter(|| call(&rt, &mut bare, None)));
-    g.bench_function("observe_root_rate_0.1", |b| {
-        b.iter(|| call(&rt, &mut observed, None))
-    });
-    g.bench_function("observe_unsampled_parent", |b| {
-        b.iter(|| call(&rt, &mut observed, Some(UNSAMPLED)))
-    });
-    g.bench_function("observe_sampled_parent", |b| {
-        b.iter(|| call(&rt, &mut observed, Some(SAMPLED)))
-    });
-    g.finish();
+    pair(c, "http_request_root_rate_0.1", None);
+    pair(c, "http_request_unsampled_parent", Some(UNSAMPLED));
+    pair(c, "http_request_sampled_parent", Some(SAMPLED));
     drop(guard);
 }
 

@@ -64,22 +64,6 @@ fn unsampled_parent() -> Context {
     ))
 }
 
-/// Spans of one kind timed together in the interleaved group.
-const BLOCK: u64 = 32;
-
-/// CPU time of the calling thread: unlike the wall clock it does not count the
-/// time the thread was preempted (by the export threads, on a 2-core machine).
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "CLOCK_THREAD_CPUTIME_ID is available on Linux");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 fn megaobs_span() {
     let s = TracingContext::new("process_query");
     s.set_attribute("user_id", "123");
@@ -147,13 +131,11 @@ fn tracing(c: &mut Criterion) {
     });
     g.finish();
 
-    // The same spans again, interleaved with a `TracingContext` span: blocks of
-    // BLOCK spans of the pair's two kinds alternate, and only the bench's own
-    // blocks are timed, in the thread's CPU time. Both processors' export threads
-    // then work in the same conditions for the two benches of a pair, and time
-    // the bench thread spends preempted by them is not counted: the sequential
-    // group above moves by ±50% between runs on a 2-core machine, this one much
-    // less. The second pair's peer is an SDK span made current (so that children
+    // The same spans again, each timed interleaved with a `TracingContext` span
+    // (`common::interleaved`: alternating blocks, the thread's CPU time), so that
+    // both processors' export threads work in the same conditions for the two
+    // benches of a pair; the sequential group above moves by ±50% between runs on
+    // a 2-core machine. The second pair's peer is an SDK span made current (so that children
     // and log lines see it), which a `TracingContext` always is and the raw SDK
     // span above is not.
     let sdk_current_span = || {
@@ -200,31 +182,7 @@ fn tracing(c: &mut Criterion) {
         let kinds: [&dyn Fn(); 2] = [peer_fn, &megaobs_span];
         for (i, name) in [peer_name, megaobs_name].into_iter().enumerate() {
             tracing::dispatcher::with_default(dispatch, || {
-                g.bench_function(name, |b| {
-                    b.iter_custom(|iters| {
-                        let mut timed = Duration::ZERO;
-                        let mut left = iters;
-                        let mut turn = 0;
-                        while left > 0 {
-                            let n = left.min(BLOCK);
-                            let k = turn % 2;
-                            if k == i {
-                                let t = thread_cpu_time();
-                                for _ in 0..n {
-                                    kinds[k]();
-                                }
-                                timed += thread_cpu_time().saturating_sub(t);
-                                left -= n;
-                            } else {
-                                for _ in 0..n {
-                                    kinds[k]();
-                                }
-                            }
-                            turn += 1;
-                        }
-                        timed
-                    })
-                });
+                g.bench_function(name, |b| common::interleaved(b, kinds, i));
             });
         }
     }

@@ -288,7 +288,11 @@ fn validate(c: &TracingConfig) -> Result<()> {
     // This build has no TLS client (no rustls/native-tls in its HTTP and gRPC
     // clients): an https:// endpoint would fail at every export, so it is refused
     // here, with the way out.
-    let https = |url: &str| url.trim_start().to_ascii_lowercase().starts_with("https://");
+    let https = |url: &str| {
+        url.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("https://")
+    };
     let no_tls = "megaobs is built without TLS for span export; send to a local OpenTelemetry \
                   Collector (or agent) over http:// and let it forward over TLS";
     if matches!(c.exporter, TracingExporter::Otlp) && https(&c.otlp_endpoint) {

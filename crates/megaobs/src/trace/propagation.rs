@@ -20,7 +20,7 @@ use http::HeaderName;
 
 use opentelemetry::propagation::{TextMapCompositePropagator, TextMapPropagator};
 use opentelemetry::Context;
-use opentelemetry_http::{HeaderExtractor, HeaderInjector};
+use opentelemetry_http::HeaderInjector;
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
 fn propagator() -> &'static TextMapCompositePropagator {
@@ -46,7 +46,50 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
 /// Reads `traceparent`/`tracestate`/`baggage` into a context whose span is the
 /// remote parent (an invalid `traceparent` gives a context without span).
 pub fn extract_context(headers: &http::HeaderMap) -> Context {
-    propagator().extract(&HeaderExtractor(headers))
+    propagator().extract(&Headers(headers))
+}
+
+/// `opentelemetry_http::HeaderExtractor`, with the propagators' own header names
+/// looked up as constants: a lookup by `&str` parses and validates the name
+/// first, three times per request.
+struct Headers<'a>(&'a http::HeaderMap);
+
+static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
+static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
+static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
+
+impl Headers<'_> {
+    fn known(key: &str) -> Option<&'static HeaderName> {
+        match key {
+            "traceparent" => Some(&TRACEPARENT),
+            "tracestate" => Some(&TRACESTATE),
+            "baggage" => Some(&BAGGAGE),
+            _ => None,
+        }
+    }
+}
+
+impl opentelemetry::propagation::Extractor for Headers<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        let value = match Self::known(key) {
+            Some(name) => self.0.get(name),
+            None => self.0.get(key),
+        };
+        value.and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(HeaderName::as_str).collect()
+    }
+
+    fn get_all(&self, key: &str) -> Option<Vec<&str>> {
+        let values = match Self::known(key) {
+            Some(name) => self.0.get_all(name),
+            None => self.0.get_all(key),
+        };
+        let values: Vec<&str> = values.iter().filter_map(|v| v.to_str().ok()).collect();
+        (!values.is_empty()).then_some(values)
+    }
 }
 
 pub(crate) fn install_global() {
@@ -235,5 +278,49 @@ mod tests {
             "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
         )]));
         assert!(!cx.span().span_context().is_valid());
+    }
+
+    #[test]
+    fn tracestate_and_baggage_round_trip() {
+        use opentelemetry::baggage::BaggageExt;
+        let incoming = headers(&[
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+            ("tracestate", "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"),
+            ("baggage", "userId=alice,isProduction=false"),
+        ]);
+        let cx = extract_context_any(&incoming);
+        let span = cx.span();
+        assert_eq!(
+            span.span_context().trace_state().get("congo"),
+            Some("t61rcWkgMzE")
+        );
+        assert_eq!(
+            cx.baggage().get("userId").map(|v| v.as_str().to_string()),
+            Some("alice".to_string())
+        );
+        let mut outgoing = http::HeaderMap::new();
+        inject_context(&cx, &mut outgoing);
+        assert!(outgoing["traceparent"]
+            .to_str()
+            .unwrap()
+            .starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"));
+        assert_eq!(
+            outgoing["tracestate"],
+            "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7"
+        );
+        let baggage = outgoing["baggage"].to_str().unwrap();
+        assert!(
+            baggage.contains("userId=alice") && baggage.contains("isProduction=false"),
+            "{baggage}"
+        );
+        // Baggage alone (no trace headers) is extracted too.
+        let only = extract_context_any(&headers(&[("baggage", "tenant=acme")]));
+        assert_eq!(
+            only.baggage().get("tenant").map(|v| v.as_str().to_string()),
+            Some("acme".to_string())
+        );
     }
 }
