@@ -278,6 +278,14 @@ fn validate(c: &TracingConfig) -> Result<()> {
             "must be from 0.0 to 1.0",
         ));
     }
+    if c.exporter == TracingExporter::Jaeger && c.jaeger_host.contains("://") {
+        return Err(bad(
+            "TracingConfig::jaeger_host",
+            c.jaeger_host.clone(),
+            "must be a host name or address without a scheme, such as localhost \
+             (megaobs sends plain OTLP to it)",
+        ));
+    }
     if c.exporter == TracingExporter::Jaeger && matches!(c.jaeger_port, 6831 | 6832) {
         return Err(bad(
             "TracingConfig::jaeger_port",
