@@ -484,8 +484,9 @@ async fn post_research(
             "user_id must not be empty",
         );
     }
-    // The request's server span is current here; carry it onto the blocking thread.
-    let cx = opentelemetry::Context::current();
+    // The request's server span is current here; carry it (with its name, for
+    // the log lines) onto the blocking thread.
+    let cx = megaobs::trace::current_context();
     let worker = Arc::clone(&app);
     let outcome = tokio::task::spawn_blocking(move || {
         let _cx = cx.attach();
