@@ -2,7 +2,7 @@
 //!
 //! Observability for MegaAgent Pro services in a few lines:
 //!
-//! - [`metrics`]: Prometheus metrics with typed, allocation-free recording methods,
+//! - [`mod@metrics`]: Prometheus metrics with typed, allocation-free recording methods,
 //!   served as Prometheus text or OpenMetrics with trace exemplars;
 //! - [`trace`]: OpenTelemetry traces to the console, Jaeger, Zipkin or OTLP, from
 //!   manual spans, the `#[trace_*]` macros and any `tracing`-instrumented code;

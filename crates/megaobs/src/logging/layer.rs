@@ -19,7 +19,7 @@ use crate::trace::SpanName;
 
 /// Formats every enabled event as one line and hands it to the log writer thread.
 ///
-/// Get one from [`LogLayer::new`] to compose your own subscriber, or let
+/// Get one from [`LogLayer::builder`] to compose your own subscriber, or let
 /// [`init_logging`](super::init_logging) install it. Filtering applies to events
 /// only: spans stay enabled so lines keep their `function`, `trace_id` and `span_id`.
 #[derive(Clone, Debug)]

@@ -54,7 +54,7 @@ impl ActiveSpan {
     }
 }
 
-/// Returned by [`ActiveSpan::enter`]: the span is current until this drops.
+/// Returned by `ActiveSpan::enter`: the span is current until this drops.
 #[derive(Debug)]
 #[must_use = "the span is current only while the guard lives"]
 pub struct Entered {

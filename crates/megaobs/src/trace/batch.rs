@@ -1,4 +1,4 @@
-//! [`BatchProcessor`]: finished spans → bounded queue → export thread.
+//! `BatchProcessor`: finished spans → bounded queue → export thread.
 //!
 //! Why not the SDK's `BatchSpanProcessor`: it drops spans on a full queue with a
 //! private counter (no API to read it), and a log call on the ending thread is its
