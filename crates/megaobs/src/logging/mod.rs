@@ -25,6 +25,10 @@
 //! Secret-named fields (`password`, `token`, `api_key`, `authorization`, ...) are
 //! written as `"[REDACTED]"` in every output. When the writer falls behind, new
 //! lines are dropped and counted (`log_lines_dropped_total`); memory stays bounded.
+//!
+//! Libraries that log with the `log` crate are captured too (see
+//! [`LoggingConfig::capture_log_crate`]): their records are filtered by their own
+//! target and written like `tracing` events, with the current trace ids.
 
 mod format;
 mod helpers;
