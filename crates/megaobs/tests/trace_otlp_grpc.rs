@@ -26,8 +26,9 @@ fn by_name<'a>(spans: &'a [ReceivedSpan], name: &str) -> &'a ReceivedSpan {
 }
 
 #[tracing::instrument(fields(query = %query))]
-fn analyze_query(query: &str) -> usize {
+fn analyze_query(query: &str, auth_token: &str) -> usize {
     tracing::info!("in tracing span");
+    tracing::warn!(password = "hunter2", "retrying login");
     let _inner = TracingContext::new("inner_manual");
     query.len()
 }
@@ -75,7 +76,7 @@ fn spans_logs_and_exemplars_share_one_trace() {
             Status::Success,
             Duration::from_millis(30),
         );
-        analyze_query("What is AI?");
+        analyze_query("What is AI?", "tok-live-123");
         {
             let failing = TracingContext::new("failing_step");
             failing.record_error(&std::io::Error::other("database unreachable"));
@@ -99,6 +100,7 @@ fn spans_logs_and_exemplars_share_one_trace() {
     let outgoing = {
         let server = TracingContext::builder("handle_request")
             .kind(opentelemetry::trace::SpanKind::Server)
+            .attribute("client_secret", "s3cr3t")
             .parent(extract_context(&headers))
             .start();
         let mut out = http::HeaderMap::new();
@@ -132,6 +134,14 @@ fn spans_logs_and_exemplars_share_one_trace() {
     assert_eq!(tspan.trace_id, root_trace, "a tracing span joins the trace");
     assert_eq!(tspan.parent_span_id, root_span);
     assert_eq!(tspan.attributes["query"], "What is AI?");
+    // Fields of `tracing` spans and events are redacted like megaobs' own.
+    assert_eq!(tspan.attributes["auth_token"], "[REDACTED]");
+    let retry = tspan
+        .events
+        .iter()
+        .find(|(n, _)| n == "retrying login")
+        .expect("a WARN event becomes a span event");
+    assert_eq!(retry.1["password"], "[REDACTED]");
     let inner = by_name(&spans, "inner_manual");
     assert_eq!(
         inner.parent_span_id, tspan.span_id,
@@ -167,6 +177,10 @@ fn spans_logs_and_exemplars_share_one_trace() {
     assert_eq!(server.trace_id, "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(server.parent_span_id, "b7ad6b7169203331");
     assert_eq!(server.kind, 2);
+    assert_eq!(
+        server.attributes["client_secret"], "[REDACTED]",
+        "attributes given to the builder too"
+    );
     assert!(
         tp.contains(&server.span_id),
         "outgoing traceparent names the server span"

@@ -206,6 +206,26 @@ impl SpanProcessor for BatchProcessor {
     }
 }
 
+/// Replaces the values of secret-named attributes (span and event attributes)
+/// with `[REDACTED]`, for every span exported: megaobs' own, those of `tracing`
+/// code (whose fields tracing-opentelemetry turns into attributes) and those made
+/// with the OpenTelemetry API directly. Done here, on the export thread, so the
+/// application's threads do not pay for it.
+fn redact(spans: &mut [SpanData]) {
+    let redactor = super::redactor();
+    let mut scrub = |kv: &mut opentelemetry::KeyValue| {
+        if redactor.is_secret_cached(kv.key.as_str()) {
+            kv.value = opentelemetry::Value::from(crate::logging::redact::REDACTED);
+        }
+    };
+    for span in spans {
+        span.attributes.iter_mut().for_each(&mut scrub);
+        for event in span.events.events.iter_mut() {
+            event.attributes.iter_mut().for_each(&mut scrub);
+        }
+    }
+}
+
 struct Worker<E> {
     rx: Receiver<Msg>,
     exporter: E,
@@ -272,7 +292,8 @@ impl<E: SpanExporter> Worker<E> {
             return Ok(());
         }
         let n = batch.len() as u64;
-        let spans = std::mem::replace(batch, Vec::with_capacity(self.batch_size));
+        let mut spans = std::mem::replace(batch, Vec::with_capacity(self.batch_size));
+        redact(&mut spans);
         let result = futures_executor::block_on(self.exporter.export(spans));
         match &result {
             Ok(()) => self.metrics.record_spans_exported(n),

@@ -371,12 +371,14 @@ pub(crate) fn end_span(span: &opentelemetry::trace::SpanRef<'_>) {
 }
 
 // Both check `records` first: an unsampled span ignores attributes and events
-// anyway, and the redaction check and the event's clock read are not free.
+// anyway, and the event's clock read is not free. No redaction here: these spans
+// are megaobs' own, and every span megaobs exports is redacted on the export
+// thread (`batch`), off the application's path.
 #[inline(never)]
 fn set_attribute_on(cx: &Context, kv: KeyValue) {
     let span = cx.span();
     if records(&span) {
-        span.set_attribute(redacted(kv));
+        span.set_attribute(kv);
     }
 }
 
@@ -384,7 +386,7 @@ fn set_attribute_on(cx: &Context, kv: KeyValue) {
 fn add_event_on(cx: &Context, name: Cow<'static, str>, attributes: Vec<KeyValue>) {
     let span = cx.span();
     if records(&span) {
-        span.add_event(name, attributes.into_iter().map(redacted).collect());
+        span.add_event(name, attributes);
     }
 }
 
@@ -419,6 +421,8 @@ pub(crate) fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message:
     );
 }
 
+/// For the free functions, whose current span may belong to another provider
+/// (whose export megaobs does not see): redacted before it is set.
 fn redacted(kv: KeyValue) -> KeyValue {
     if super::redactor().is_secret_cached(kv.key.as_str()) {
         KeyValue::new(kv.key, crate::logging::redact::REDACTED)
