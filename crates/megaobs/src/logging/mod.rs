@@ -69,6 +69,14 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn init_logging(config: LoggingConfig) -> Result<LoggingGuard> {
     let capture = config.capture_log_crate;
     let (layer, guard) = LogLayer::builder(config).build()?;
+    // Every reason the layer could not be installed is checked before the `log`
+    // logger is taken, so a failed call leaves nothing installed.
+    crate::subscriber::slots()?;
+    if crate::subscriber::logging_installed() {
+        return Err(Error::AlreadyInstalled {
+            what: "logging (init_logging)",
+        });
+    }
     if capture {
         capture_log_crate(&layer.filter)?;
     }
@@ -90,18 +98,10 @@ fn capture_log_crate(filter: &Targets) -> Result<()> {
     tracing_log::LogTracer::builder()
         .with_max_level(max.as_log())
         .init()
-        .map_err(|_| {
-            if crate::subscriber::logging_installed() {
-                Error::AlreadyInstalled {
-                    what: "logging (init_logging)",
-                }
-            } else {
-                Error::AlreadyInstalled {
-                    what: "a `log` crate logger (env_logger or another; keep it with \
-                           LoggingConfig::capture_log_crate(false), which leaves `log` \
-                           records out of megaobs' logs)",
-                }
-            }
+        .map_err(|_| Error::AlreadyInstalled {
+            what: "a `log` crate logger (env_logger or another; keep it with \
+                   LoggingConfig::capture_log_crate(false), which leaves `log` \
+                   records out of megaobs' logs)",
         })
 }
 
