@@ -314,7 +314,12 @@ impl TracingConfig {
             jaeger_host: env.string("JAEGER_HOST")?.unwrap_or(d.jaeger_host),
             jaeger_port,
             zipkin_endpoint: match env.string("ZIPKIN_ENDPOINT")? {
-                Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                Some(url)
+                    if exporter == TracingExporter::Zipkin && has_scheme(&url, "https://") =>
+                {
+                    return Err(invalid("ZIPKIN_ENDPOINT", &url, NO_TLS))
+                }
+                Some(url) if !(has_scheme(&url, "http://") || has_scheme(&url, "https://")) => {
                     return Err(invalid(
                         "ZIPKIN_ENDPOINT",
                         &url,
@@ -324,14 +329,19 @@ impl TracingConfig {
                 Some(url) => url,
                 None => d.zipkin_endpoint,
             },
-            otlp_endpoint: env
-                .first_set(&[
-                    "OTLP_ENDPOINT",
-                    "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
-                    "OTEL_EXPORTER_OTLP_ENDPOINT",
-                ])
-                .map(|(_, v)| v.trim().to_string())
-                .unwrap_or(d.otlp_endpoint),
+            otlp_endpoint: match env.first_set(&[
+                "OTLP_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+            ]) {
+                Some((var, url))
+                    if exporter == TracingExporter::Otlp && has_scheme(&url, "https://") =>
+                {
+                    return Err(invalid(var, &url, NO_TLS))
+                }
+                Some((_, url)) => url.trim().to_string(),
+                None => d.otlp_endpoint,
+            },
             otlp_protocol,
         })
     }
@@ -713,6 +723,18 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     }
 }
 
+/// Why an `https://` span export endpoint is refused, and the way out.
+pub(crate) const NO_TLS: &str = "an http:// endpoint: megaobs is built without TLS for span \
+     export; send to a local OpenTelemetry Collector (or agent) over http:// and let it \
+     forward over TLS";
+
+/// Whether `url` starts with `scheme` (such as `"http://"`), in any letter case.
+pub(crate) fn has_scheme(url: &str, scheme: &str) -> bool {
+    url.trim_start()
+        .get(..scheme.len())
+        .is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+}
+
 fn invalid(var: &'static str, value: &str, expected: &'static str) -> Error {
     Error::InvalidEnv {
         var,
@@ -955,6 +977,43 @@ mod tests {
             assert!(msg.contains(&format!("{value:?}")), "{msg}");
             assert!(msg.contains(expected), "{var}={value}: {msg}");
         }
+    }
+
+    #[test]
+    fn https_endpoints_of_the_chosen_exporter_are_refused_when_read() {
+        // This build has no TLS client: refused at once, naming the variable,
+        // rather than by init_tracing later.
+        for (exporter, var, url) in [
+            (
+                "zipkin",
+                "ZIPKIN_ENDPOINT",
+                "https://zipkin:9411/api/v2/spans",
+            ),
+            (
+                "zipkin",
+                "ZIPKIN_ENDPOINT",
+                "HTTPS://zipkin:9411/api/v2/spans",
+            ),
+            ("otlp", "OTLP_ENDPOINT", "https://collector:4317"),
+            (
+                "otlp",
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "https://collector:4317",
+            ),
+        ] {
+            let msg = err_of(&[("TRACING_EXPORTER", exporter), (var, url)]);
+            assert!(msg.contains(var) && msg.contains("without TLS"), "{msg}");
+        }
+        // Another exporter's endpoint is not used, so not refused; the scheme's
+        // letter case does not matter.
+        let c = cfg(&[
+            ("TRACING_EXPORTER", "zipkin"),
+            ("ZIPKIN_ENDPOINT", "HTTP://zipkin:9411/api/v2/spans"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4317"),
+        ])
+        .unwrap();
+        assert_eq!(c.tracing.zipkin_endpoint, "HTTP://zipkin:9411/api/v2/spans");
+        crate::trace::validate(&c.tracing).unwrap();
     }
 
     #[test]

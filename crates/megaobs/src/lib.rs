@@ -71,6 +71,10 @@ pub struct Telemetry {
 /// Installs logging and tracing from `config` in one call (the metrics pillar
 /// needs no setup: [`metrics()`] is ready).
 pub fn init(config: ObservabilityConfig) -> Result<Telemetry> {
+    // Tracing's configuration is checked before logging is installed, so a bad
+    // value (an https:// endpoint, a 6831 port) fails the call with nothing
+    // installed, and a corrected retry can succeed.
+    trace::validate(&config.tracing)?;
     let logging = init_logging(config.logging)?;
     let tracing = init_tracing(config.tracing)?;
     Ok(Telemetry { tracing, logging })

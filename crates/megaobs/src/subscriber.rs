@@ -188,9 +188,23 @@ pub(crate) fn slots() -> Result<&'static Slots> {
             Err(e) => Err(e.to_string()),
         }
     });
-    installed.as_ref().map_err(|_| Error::AlreadyInstalled {
+    installed.as_ref().map_err(|_| foreign())
+}
+
+/// Fails, without side effects, if [`slots`] would: a global subscriber was
+/// installed outside megaobs.
+pub(crate) fn check_installable() -> Result<()> {
+    match SLOTS.get() {
+        Some(installed) => installed.as_ref().map(|_| ()).map_err(|_| foreign()),
+        None if tracing::dispatcher::has_been_set() => Err(foreign()),
+        None => Ok(()),
+    }
+}
+
+fn foreign() -> Error {
+    Error::AlreadyInstalled {
         what: "a global tracing subscriber (installed outside megaobs; compose megaobs::logging::LogLayer into it instead)",
-    })
+    }
 }
 
 /// Whether `init_logging` filled the logging slot already.

@@ -56,7 +56,14 @@ fn spans_logs_and_exemplars_share_one_trace() {
         LoggingConfig::default()
             .console(false)
             .dir(logs.path())
-            .service_name("trace-e2e"),
+            .service_name("trace-e2e")
+            // A custom list applies to spans too (set after init_tracing here).
+            .redact(
+                megaobs::logging::redact::DEFAULT_SECRET_NAMES
+                    .iter()
+                    .copied()
+                    .chain(["ssn"]),
+            ),
     )
     .expect("init_logging after init_tracing");
 
@@ -66,6 +73,25 @@ fn spans_logs_and_exemplars_share_one_trace() {
         let root = TracingContext::new("research_workflow");
         root.set_attribute("user_id", "123");
         root.set_attribute("api_key", "sk-live-secret");
+        root.set_attribute("ssn", "123-45-6789");
+        {
+            // A span made with the OpenTelemetry API, with a secret in a link.
+            use opentelemetry::trace::{Link, Tracer as _};
+            let app = opentelemetry::global::tracer("app");
+            let _linked = app
+                .span_builder("linked")
+                .with_links(vec![Link::new(
+                    opentelemetry::trace::TraceContextExt::span(&opentelemetry::Context::current())
+                        .span_context()
+                        .clone(),
+                    vec![
+                        opentelemetry::KeyValue::new("session_token", "tok-9"),
+                        opentelemetry::KeyValue::new("reason", "retry"),
+                    ],
+                    0,
+                )])
+                .start(&app);
+        }
         root.add_event("operation_started");
         root_trace = current_trace_id().unwrap();
         root_span = current_span_id().unwrap();
@@ -115,7 +141,7 @@ fn spans_logs_and_exemplars_share_one_trace() {
     );
 
     assert!(guard.flush(), "flush");
-    let spans = rx.wait_for(Duration::from_secs(10), |s| s.len() >= 6);
+    let spans = rx.wait_for(Duration::from_secs(10), |s| s.len() >= 7);
     let root = by_name(&spans, "research_workflow");
     assert_eq!(root.trace_id, root_trace);
     assert_eq!(root.span_id, root_span);
@@ -127,6 +153,14 @@ fn spans_logs_and_exemplars_share_one_trace() {
         root.attributes["api_key"], "[REDACTED]",
         "secrets are redacted in span attributes"
     );
+    assert_eq!(
+        root.attributes["ssn"], "[REDACTED]",
+        "LoggingConfig::redact's names apply to spans"
+    );
+    let linked = by_name(&spans, "linked");
+    assert_eq!(linked.links.len(), 1);
+    assert_eq!(linked.links[0]["session_token"], "[REDACTED]");
+    assert_eq!(linked.links[0]["reason"], "retry");
     let events: Vec<&str> = root.events.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(events, ["operation_started", "operation_completed"]);
 

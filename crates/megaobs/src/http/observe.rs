@@ -16,6 +16,9 @@ use super::UNMATCHED_ROUTE;
 use crate::metrics::{HttpMethod, MetricsCollector};
 use crate::trace::{extract_context_any, ActiveSpan, TracingContext};
 
+/// Longest `http.request.method_original` kept (a client chooses it).
+const MAX_METHOD_LEN: usize = 32;
+
 /// Records `mega_agent_http_requests_total{method,path,status}` and
 /// `mega_agent_http_request_duration_seconds{method,path}` for every request,
 /// with `path` the matched route template (`unmatched` for none), and runs the
@@ -151,7 +154,7 @@ fn server_span<B>(
     route: &Option<MatchedPath>,
 ) -> Option<ActiveSpan> {
     let route_str = route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
-    let span = TracingContext::builder(span_name(method, req.method().as_str(), route_str))
+    let span = TracingContext::builder(span_name(method, route_str))
         .kind(SpanKind::Server)
         .parent(extract_context_any(req.headers()))
         .start_active()?;
@@ -177,6 +180,19 @@ fn server_span<B>(
                 },
             ),
         ]);
+        if method == HttpMethod::Other {
+            // The conventions keep the client's token here; capped, since a
+            // method can be as long as hyper's request-line buffer.
+            let raw = req.method().as_str();
+            let mut cut = raw.len().min(MAX_METHOD_LEN);
+            while !raw.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            s.set_attribute(KeyValue::new(
+                "http.request.method_original",
+                raw[..cut].to_string(),
+            ));
+        }
         if let Some(ua) = req
             .headers()
             .get(axum::http::header::USER_AGENT)

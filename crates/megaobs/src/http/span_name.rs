@@ -6,7 +6,7 @@
 //! application's code, so each name is built once, kept for the life of the process
 //! (`&'static str`, at most [`MAX_NAMES`] of them) and found again through a
 //! per-thread map: no lock and no allocation on the request path. Non-standard
-//! methods (anything a client sends) are formatted per request and never kept.
+//! methods (anything a client sends) are all named `HTTP`.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -33,18 +33,22 @@ thread_local! {
         RefCell::new(FxHashMap::default());
 }
 
-/// `"{method} {route}"`, borrowed from the kept names when possible.
-pub(crate) fn span_name(method: HttpMethod, raw_method: &str, route: &str) -> Cow<'static, str> {
-    if method == HttpMethod::Other {
-        return Cow::Owned(format!("{raw_method} {route}"));
-    }
+/// `"{method} {route}"`, borrowed from the kept names when possible. A method
+/// outside the standard ones is `HTTP` (the OpenTelemetry HTTP conventions' name
+/// for `_OTHER`): a client's method token never becomes a span name, which keeps
+/// names bounded and free of client-chosen text.
+pub(crate) fn span_name(method: HttpMethod, route: &str) -> Cow<'static, str> {
+    let method_name = match method {
+        HttpMethod::Other => "HTTP",
+        m => m.as_str(),
+    };
     let kept = BY_ROUTE
         .try_with(|routes| {
             let mut routes = routes.try_borrow_mut().ok()?;
             if let Some(name) = routes.get(route).and_then(|names| names[method.index()]) {
                 return Some(name);
             }
-            let name = keep(method.as_str(), route)?;
+            let name = keep(method_name, route)?;
             routes.entry(route.into()).or_default()[method.index()] = Some(name);
             Some(name)
         })
@@ -52,7 +56,7 @@ pub(crate) fn span_name(method: HttpMethod, raw_method: &str, route: &str) -> Co
         .flatten();
     match kept {
         Some(name) => Cow::Borrowed(name),
-        None => Cow::Owned(format!("{} {route}", method.as_str())),
+        None => Cow::Owned(format!("{method_name} {route}")),
     }
 }
 
@@ -84,19 +88,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn standard_methods_are_kept_and_others_formatted() {
-        let a = span_name(HttpMethod::Get, "GET", "/api/research/{id}");
-        let b = span_name(HttpMethod::Get, "GET", "/api/research/{id}");
+    fn names_are_kept_and_other_methods_are_http() {
+        let a = span_name(HttpMethod::Get, "/api/research/{id}");
+        let b = span_name(HttpMethod::Get, "/api/research/{id}");
         assert_eq!(a, "GET /api/research/{id}");
         assert!(matches!((&a, &b), (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y)));
         // The same name from another thread is the same kept string.
-        let c = std::thread::spawn(|| span_name(HttpMethod::Get, "GET", "/api/research/{id}"))
+        let c = std::thread::spawn(|| span_name(HttpMethod::Get, "/api/research/{id}"))
             .join()
             .unwrap();
         assert!(matches!((&a, &c), (Cow::Borrowed(x), Cow::Borrowed(y)) if std::ptr::eq(*x, *y)));
-        assert_eq!(span_name(HttpMethod::Post, "POST", "/x"), "POST /x");
-        let other = span_name(HttpMethod::Other, "BREW", "/pot");
-        assert_eq!(other, "BREW /pot");
-        assert!(matches!(other, Cow::Owned(_)));
+        assert_eq!(span_name(HttpMethod::Post, "/x"), "POST /x");
+        let other = span_name(HttpMethod::Other, "/pot");
+        assert_eq!(other, "HTTP /pot");
+        assert!(matches!(other, Cow::Borrowed(_)), "kept, like the others");
     }
 }

@@ -64,23 +64,33 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Installs the logging pillar into the process' global `tracing` subscriber.
 ///
 /// Call once; a second call is an [`Error::AlreadyInstalled`]. It may come
-/// before or after `init_tracing`. Keep the guard alive: dropping it writes what
+/// before or after `init_tracing`. A call that fails installs no subscriber and
+/// no `log` logger (it may have created the log directory). Keep the guard alive: dropping it writes what
 /// is queued and stops the writer thread.
 pub fn init_logging(config: LoggingConfig) -> Result<LoggingGuard> {
-    let capture = config.capture_log_crate;
-    let (layer, guard) = LogLayer::builder(config).build()?;
-    // Every reason the layer could not be installed is checked before the `log`
-    // logger is taken, so a failed call leaves nothing installed.
-    crate::subscriber::slots()?;
+    // One call at a time: two racing calls must not both pass the checks below.
+    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = INSTALLING
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Every reason the call could fail is checked before anything global is
+    // taken (the `tracing` subscriber, the `log` logger): a failed call installs
+    // neither, so the application can still install its own.
+    crate::subscriber::check_installable()?;
     if crate::subscriber::logging_installed() {
         return Err(Error::AlreadyInstalled {
             what: "logging (init_logging)",
         });
     }
+    let capture = config.capture_log_crate;
+    let secrets = Redactor::new(&config.redact);
+    let (layer, guard) = LogLayer::builder(config).build()?;
     if capture {
         capture_log_crate(&layer.filter)?;
     }
     crate::subscriber::install_log_layer(layer)?;
+    // Exported spans are redacted with the same names as log lines.
+    crate::trace::set_redactor(secrets);
     Ok(guard)
 }
 

@@ -206,11 +206,13 @@ impl SpanProcessor for BatchProcessor {
     }
 }
 
-/// Replaces the values of secret-named attributes (span and event attributes)
+/// Replaces the values of secret-named attributes (of spans, events and links)
 /// with `[REDACTED]`, for every span exported: megaobs' own, those of `tracing`
 /// code (whose fields tracing-opentelemetry turns into attributes) and those made
-/// with the OpenTelemetry API directly. Done here, on the export thread, so the
-/// application's threads do not pay for it.
+/// with the OpenTelemetry API directly. The names are the logging pillar's list
+/// once `init_logging` ran, else the default list. Done here, on the export
+/// thread, so the application's threads do not pay for it. Names without a key
+/// (span and event names, status messages) are not redacted.
 fn redact(spans: &mut [SpanData]) {
     let redactor = super::redactor();
     let mut scrub = |kv: &mut opentelemetry::KeyValue| {
@@ -222,6 +224,9 @@ fn redact(spans: &mut [SpanData]) {
         span.attributes.iter_mut().for_each(&mut scrub);
         for event in span.events.events.iter_mut() {
             event.attributes.iter_mut().for_each(&mut scrub);
+        }
+        for link in span.links.links.iter_mut() {
+            link.attributes.iter_mut().for_each(&mut scrub);
         }
     }
 }

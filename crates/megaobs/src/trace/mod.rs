@@ -101,9 +101,19 @@ pub(crate) fn tracer() -> Option<&'static SdkTracer> {
     TRACER.get()
 }
 
+/// The secret names of `init_logging`'s configuration, for spans too.
+static SPAN_REDACTOR: OnceLock<Redactor> = OnceLock::new();
+
+/// The secret names spans are redacted with: the logging pillar's list once
+/// `init_logging` ran (one list for logs and spans), else the default list.
 pub(crate) fn redactor() -> &'static Redactor {
-    static R: LazyLock<Redactor> = LazyLock::new(Redactor::default);
-    &R
+    static DEFAULT: LazyLock<Redactor> = LazyLock::new(Redactor::default);
+    SPAN_REDACTOR.get().unwrap_or(&DEFAULT)
+}
+
+/// Makes spans use `redactor` from now on (`init_logging` calls it once).
+pub(crate) fn set_redactor(redactor: Redactor) {
+    let _ = SPAN_REDACTOR.set(redactor);
 }
 
 /// Keeps the tracing pipeline alive; dropping it exports every queued span
@@ -265,7 +275,8 @@ fn init(
     })
 }
 
-fn validate(c: &TracingConfig) -> Result<()> {
+/// Checks `c` as `init_tracing` does, without installing anything.
+pub(crate) fn validate(c: &TracingConfig) -> Result<()> {
     let bad = |field: &'static str, value: String, reason: &str| Error::InvalidConfig {
         field,
         value,
@@ -296,13 +307,8 @@ fn validate(c: &TracingConfig) -> Result<()> {
     // This build has no TLS client (no rustls/native-tls in its HTTP and gRPC
     // clients): an https:// endpoint would fail at every export, so it is refused
     // here, with the way out.
-    let https = |url: &str| {
-        url.trim_start()
-            .to_ascii_lowercase()
-            .starts_with("https://")
-    };
-    let no_tls = "megaobs is built without TLS for span export; send to a local OpenTelemetry \
-                  Collector (or agent) over http:// and let it forward over TLS";
+    let https = |url: &str| crate::config::has_scheme(url, "https://");
+    let no_tls = crate::config::NO_TLS;
     if matches!(c.exporter, TracingExporter::Otlp) && https(&c.otlp_endpoint) {
         return Err(bad(
             "TracingConfig::otlp_endpoint",
@@ -318,7 +324,7 @@ fn validate(c: &TracingConfig) -> Result<()> {
         ));
     }
     if c.exporter == TracingExporter::Zipkin
-        && !(c.zipkin_endpoint.starts_with("http://") || c.zipkin_endpoint.starts_with("https://"))
+        && !crate::config::has_scheme(&c.zipkin_endpoint, "http://")
     {
         return Err(bad(
             "TracingConfig::zipkin_endpoint",
@@ -326,11 +332,18 @@ fn validate(c: &TracingConfig) -> Result<()> {
             "must be an http:// URL such as http://localhost:9411/api/v2/spans",
         ));
     }
-    if c.max_queue_size == 0 || c.max_export_batch_size == 0 {
+    if c.max_queue_size == 0 {
         return Err(bad(
             "TracingConfig::max_queue_size",
             c.max_queue_size.to_string(),
-            "queue and batch sizes must be at least 1",
+            "must be at least 1",
+        ));
+    }
+    if c.max_export_batch_size == 0 {
+        return Err(bad(
+            "TracingConfig::max_export_batch_size",
+            c.max_export_batch_size.to_string(),
+            "must be at least 1",
         ));
     }
     Ok(())

@@ -31,6 +31,8 @@ pub struct ReceivedSpan {
     pub status_message: String,
     pub attributes: HashMap<String, String>,
     pub events: Vec<(String, HashMap<String, String>)>,
+    /// Each link's attributes.
+    pub links: Vec<HashMap<String, String>>,
 }
 
 fn hex(b: &[u8]) -> String {
@@ -79,6 +81,7 @@ fn flatten(req: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
                         .iter()
                         .map(|e| (e.name.clone(), attrs(&e.attributes)))
                         .collect(),
+                    links: s.links.iter().map(|l| attrs(&l.attributes)).collect(),
                 });
             }
         }
