@@ -67,10 +67,10 @@ impl From<Cow<'static, str>> for SharedName {
 #[must_use = "the span is current only while the TracingContext lives"]
 #[derive(Debug)]
 pub struct TracingContext {
-    /// `None` with tracing off. Boxed so that the "off" guard is one null pointer:
-    /// building and dropping it is a move and a test, and the boxing costs a span
-    /// that is on a few nanoseconds of its microseconds.
-    cx: Option<Box<Current>>,
+    /// `None` with tracing off: building and dropping the guard is then a move
+    /// and a test. Not boxed: an allocation per span costs more, with the export
+    /// thread freeing other spans' memory, than moving these few words.
+    cx: Option<Current>,
 }
 
 /// A span made current by a [`TracingContext`].
@@ -195,19 +195,31 @@ impl TracingContextBuilder {
 
     /// Starts the span as a child of the parent; returns its context (with the
     /// workflow, if any), its id and its name.
-    fn open(self) -> Option<(Context, u64, SharedName)> {
+    fn open(mut self) -> Option<(Context, u64, SharedName)> {
         let t = tracer()?;
-        let parent = self.parent.unwrap_or_else(Context::current);
+        Some(match self.parent.take() {
+            Some(parent) => self.open_in(t, &parent),
+            // The current context is borrowed, not cloned (as the SDK's
+            // `Tracer::start` does): the new context copies what it needs.
+            None => Context::map_current(|parent| self.open_in(t, parent)),
+        })
+    }
+
+    fn open_in(
+        self,
+        t: &opentelemetry_sdk::trace::SdkTracer,
+        parent: &Context,
+    ) -> (Context, u64, SharedName) {
         // Dropped spans never become SDK spans (see `sampling`).
         let _preset =
-            match super::sampling::decide(&parent, &self.name, &self.kind, &self.attributes) {
+            match super::sampling::decide(parent, &self.name, &self.kind, &self.attributes) {
                 super::sampling::Decision::Dropped(cx) => {
                     let span_id = u64::from_be_bytes(cx.span().span_context().span_id().to_bytes());
                     let cx = match self.workflow {
                         Some(w) => cx.with_value(w),
                         None => cx,
                     };
-                    return Some((cx, span_id, self.name.into()));
+                    return (cx, span_id, self.name.into());
                 }
                 super::sampling::Decision::Start(preset) => preset,
             };
@@ -215,14 +227,14 @@ impl TracingContextBuilder {
             .span_builder(self.name.clone())
             .with_kind(self.kind)
             .with_attributes(self.attributes)
-            .start_with_context(t, &parent);
+            .start_with_context(t, parent);
         let span_id = u64::from_be_bytes(span.span_context().span_id().to_bytes());
         let cx = parent.with_span(span);
         let cx = match self.workflow {
             Some(w) => cx.with_value(w),
             None => cx,
         };
-        Some((cx, span_id, self.name.into()))
+        (cx, span_id, self.name.into())
     }
 
     /// Starts the span and makes it current.
@@ -232,11 +244,11 @@ impl TracingContextBuilder {
         };
         let named = push_name(span_id, name);
         TracingContext {
-            cx: Some(Box::new(Current {
+            cx: Some(Current {
                 _guard: cx.clone().attach(),
                 cx,
                 named,
-            })),
+            }),
         }
     }
 
@@ -394,7 +406,7 @@ impl Drop for TracingContext {
     #[inline]
     fn drop(&mut self) {
         if let Some(current) = self.cx.take() {
-            (*current).end();
+            current.end();
         }
     }
 }

@@ -411,7 +411,7 @@ fn build_provider(
         .build();
     let settings = settings(c);
     let builder = SdkTracerProvider::builder()
-        .with_sampler(sampler(c.sample_rate))
+        .with_sampler(sampling::Presampled(sampler(c.sample_rate)))
         // Gives a root span the trace id `sampling::decide` sampled it on.
         .with_id_generator(sampling::PresetIds::default())
         .with_resource(resource);

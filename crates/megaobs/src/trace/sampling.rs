@@ -25,7 +25,7 @@ use opentelemetry::trace::{
 };
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::trace::{
-    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample,
+    IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, SamplingResult, ShouldSample,
 };
 
 /// The sampler the provider was built with (set once by `init_tracing`).
@@ -43,6 +43,9 @@ pub(crate) fn shut_down() {
 thread_local! {
     /// The trace id the next root span started on this thread must get.
     static PRESET_TRACE_ID: Cell<Option<TraceId>> = const { Cell::new(None) };
+    /// The trace id of the span [`decide`] just kept: the SDK's sampler call for
+    /// that span ([`Presampled`]) gives the same answer without deciding again.
+    static KEPT: Cell<Option<TraceId>> = const { Cell::new(None) };
 }
 
 /// Remembers the provider's sampler (first call wins: tracing is initialised once).
@@ -85,6 +88,10 @@ pub(crate) fn decide(
     let links: &[Link] = &[];
     let result = sampler.should_sample(Some(parent), trace_id, name, kind, attributes, links);
     match result.decision {
+        SamplingDecision::RecordAndSample => KEPT.with(|k| k.set(Some(trace_id))),
+        SamplingDecision::RecordOnly | SamplingDecision::Drop => {}
+    }
+    match result.decision {
         SamplingDecision::Drop => {
             let sc = SpanContext::new(
                 trace_id,
@@ -100,19 +107,51 @@ pub(crate) fn decide(
             PRESET_TRACE_ID.with(|p| p.set(Some(trace_id)));
             Decision::Start(PresetGuard(true))
         }
-        _ => Decision::Start(PresetGuard(false)),
+        _ => Decision::Start(PresetGuard(true)),
     }
 }
 
-/// Clears the preset trace id when dropped (after the SDK span is started), so that
-/// it never leaks to another span.
+/// Clears the preset trace id and the kept decision when dropped (after the SDK
+/// span is started), so that they never leak to another span.
 pub(crate) struct PresetGuard(bool);
 
 impl Drop for PresetGuard {
     fn drop(&mut self) {
         if self.0 {
             PRESET_TRACE_ID.with(|p| p.set(None));
+            KEPT.with(|k| k.set(None));
         }
+    }
+}
+
+/// The provider's sampler: `inner`, except for a span [`decide`] has just kept
+/// on this thread, which it samples without asking `inner` again (the same
+/// sampler, on the same trace id and parent, would answer the same).
+#[derive(Debug, Clone)]
+pub(crate) struct Presampled(pub(crate) Sampler);
+
+impl ShouldSample for Presampled {
+    fn should_sample(
+        &self,
+        parent_context: Option<&Context>,
+        trace_id: TraceId,
+        name: &str,
+        span_kind: &SpanKind,
+        attributes: &[KeyValue],
+        links: &[Link],
+    ) -> SamplingResult {
+        if KEPT.with(Cell::take) == Some(trace_id) {
+            return SamplingResult {
+                decision: SamplingDecision::RecordAndSample,
+                attributes: Vec::new(),
+                // What the SDK's samplers return: the parent's trace state.
+                trace_state: parent_context
+                    .map(|cx| cx.span().span_context().trace_state().clone())
+                    .unwrap_or_default(),
+            };
+        }
+        self.0
+            .should_sample(parent_context, trace_id, name, span_kind, attributes, links)
     }
 }
 
