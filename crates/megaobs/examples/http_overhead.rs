@@ -11,6 +11,20 @@ use axum::Router;
 use megaobs::config::{TracingConfig, TracingExporter};
 use megaobs::http::{ObserveLayer, RateLimitLayer, TraceHeaders};
 
+/// Receives every exported batch and drops it.
+#[derive(Debug)]
+struct Discard;
+
+impl opentelemetry_sdk::trace::SpanExporter for Discard {
+    async fn export(
+        &self,
+        batch: Vec<opentelemetry_sdk::trace::SpanData>,
+    ) -> opentelemetry_sdk::error::OTelSdkResult {
+        drop(batch);
+        Ok(())
+    }
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -22,12 +36,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .next()
         .unwrap_or_else(|| "127.0.0.1:18081".into())
         .parse()?;
-    // Spans are created as in production (TRACING_SAMPLE_RATE, default 1.0),
-    // handed to an exporter that sends them nowhere.
-    let _tracing = megaobs::init_tracing(
+    // Spans are created as in production (TRACING_SAMPLE_RATE, default 1.0) and
+    // go through megaobs' batch processor, whose exporter sends them nowhere.
+    let _tracing = megaobs::trace::init_tracing_with_exporter(
         TracingConfig::from_env()?
             .exporter(TracingExporter::None)
             .max_queue_size(65_536),
+        Discard,
     )?;
     // BENCH_TRACE_HEADERS=none|traceresponse|x-trace-id|both (default: the layer's default).
     let headers = match std::env::var("BENCH_TRACE_HEADERS").as_deref() {

@@ -46,7 +46,59 @@ pub fn inject_current(headers: &mut http::HeaderMap) {
 /// Reads `traceparent`/`tracestate`/`baggage` into a context whose span is the
 /// remote parent (an invalid `traceparent` gives a context without span).
 pub fn extract_context(headers: &http::HeaderMap) -> Context {
-    propagator().extract(&Headers(headers))
+    match plain_traceparent(headers) {
+        Some(sc) => Context::map_current(|cx| {
+            opentelemetry::trace::TraceContextExt::with_remote_span_context(cx, sc)
+        }),
+        None => propagator().extract(&Headers(headers)),
+    }
+}
+
+/// The span context of a request whose only propagation header is a canonical
+/// version-00 `traceparent` (`00-` 32 lowercase hex `-` 16 lowercase hex `-` 2
+/// lowercase hex), else `None` (the propagators then read every header).
+///
+/// Written by hand because it runs for every traced request and the SDK's
+/// `TraceContextPropagator` (which splits into a vector, checks case char by
+/// char and parses each part through `from_str_radix`) costed about 0.6 µs of
+/// a request's 2 µs in the layer's profile. The result is the same context the
+/// propagator gives for these inputs (a test compares them); anything else — other
+/// versions, `tracestate`, `baggage`, whitespace — goes through the propagator.
+fn plain_traceparent(headers: &http::HeaderMap) -> Option<opentelemetry::trace::SpanContext> {
+    use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
+    let v = headers.get(&TRACEPARENT)?.as_bytes();
+    if v.len() != 55 || &v[..3] != b"00-" || v[35] != b'-' || v[52] != b'-' {
+        return None;
+    }
+    if headers.contains_key(&TRACESTATE) || headers.contains_key(&BAGGAGE) {
+        return None;
+    }
+    let trace = lower_hex(&v[3..35])?;
+    let span = u64::try_from(lower_hex(&v[36..52])?).ok()?;
+    let flags = u8::try_from(lower_hex(&v[53..55])?).ok()?;
+    let sc = SpanContext::new(
+        TraceId::from_bytes(trace.to_be_bytes()),
+        SpanId::from_bytes(span.to_be_bytes()),
+        // Unknown flags are accepted and cleared (W3C trace context, "other flags").
+        TraceFlags::new(flags) & TraceFlags::SAMPLED,
+        true,
+        TraceState::default(),
+    );
+    // All-zero ids are invalid: no parent, as with the propagator.
+    sc.is_valid().then_some(sc)
+}
+
+/// `digits` (at most 32 lowercase hex digits) as a number; `None` for any other byte.
+#[inline]
+fn lower_hex(digits: &[u8]) -> Option<u128> {
+    digits.iter().try_fold(0u128, |n, &b| {
+        let d = match b {
+            b'0'..=b'9' => b - b'0',
+            b'a'..=b'f' => b - b'a' + 10,
+            _ => return None,
+        };
+        Some(n << 4 | u128::from(d))
+    })
 }
 
 /// `opentelemetry_http::HeaderExtractor`, with the propagators' own header names
@@ -205,6 +257,80 @@ fn jaeger(headers: &http::HeaderMap) -> Option<opentelemetry::trace::SpanContext
 mod tests {
     use super::*;
     use opentelemetry::trace::TraceContextExt;
+
+    /// The hand-written fast path gives exactly the propagator's context, for the
+    /// inputs it takes and the ones it leaves to the propagator.
+    #[test]
+    fn plain_traceparent_agrees_with_the_propagator() {
+        let t = "4bf92f3577b34da6a3ce929d0e0e4736";
+        let s = "00f067aa0ba902b7";
+        let cases: Vec<Vec<(&'static str, String)>> = [
+            format!("00-{t}-{s}-01"),
+            format!("00-{t}-{s}-00"),
+            format!("00-{t}-{s}-ff"),
+            format!("00-{t}-{s}-03"),
+            format!("00-{}-{s}-01", "0".repeat(32)),
+            format!("00-{t}-{}-01", "0".repeat(16)),
+            format!("00-{}-{s}-01", t.to_uppercase()),
+            format!("00-{t}-{}-01", s.to_uppercase()),
+            format!("00-{t}-{s}-0A"),
+            format!("00-{t}-{s}-0g"),
+            format!("00-{t}-{s}-01-extra"),
+            format!("01-{t}-{s}-01"),
+            format!("01-{t}-{s}-01-future"),
+            format!("ff-{t}-{s}-01"),
+            format!("00-{t}-{s}-1"),
+            format!("00-+{}-{s}-01", &t[1..]),
+            format!("00-{t}x{s}-01"),
+            format!(" 00-{t}-{s}-01"),
+            "garbage".to_string(),
+            String::new(),
+        ]
+        .into_iter()
+        .map(|tp| vec![("traceparent", tp)])
+        .chain([
+            vec![
+                ("traceparent", format!("00-{t}-{s}-01")),
+                ("tracestate", "congo=t61rcWkgMzE".to_string()),
+            ],
+            vec![
+                ("traceparent", format!("00-{t}-{s}-01")),
+                ("baggage", "user=alice".to_string()),
+            ],
+            vec![],
+        ])
+        .collect();
+        for case in cases {
+            let mut h = http::HeaderMap::new();
+            for (k, v) in &case {
+                if let Ok(v) = v.parse() {
+                    h.insert(*k, v);
+                }
+            }
+            let fast = extract_context(&h);
+            let reference = propagator().extract(&Headers(&h));
+            let (a, b) = (fast.span(), reference.span());
+            assert_eq!(a.span_context(), b.span_context(), "{case:?}");
+            assert_eq!(
+                a.span_context().is_remote(),
+                b.span_context().is_remote(),
+                "{case:?}"
+            );
+            assert_eq!(
+                fast.has_active_span(),
+                reference.has_active_span(),
+                "{case:?}"
+            );
+            assert_eq!(
+                opentelemetry::baggage::BaggageExt::baggage(&fast).len(),
+                opentelemetry::baggage::BaggageExt::baggage(&reference).len(),
+                "{case:?}"
+            );
+        }
+        // The canonical form does take the fast path.
+        let h = headers(&[("traceparent", &format!("00-{t}-{s}-01"))]);
+        assert!(plain_traceparent(&h).is_some());
+    }
 
     fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
         let mut h = http::HeaderMap::new();
