@@ -21,20 +21,22 @@ trap 'kill $pid 2>/dev/null || true' EXIT
 sleep 1
 tick=$(getconf CLK_TCK)
 cpu() { awk '{print $14+$15}' "/proc/$pid/stat"; }
+sys_cpu() { awk '{print $15}' "/proc/$pid/stat"; }
 results=$(mktemp)
 for round in $(seq "$rounds"); do
   for target in bare:18080 both-layers:18081 observe-only:18082 rate-limit-only:18083; do
     name=${target%%:*}; port=${target##*:}
-    c0=$(cpu)
+    c0=$(cpu); k0=$(sys_cpu)
     out=$(wrk -t1 -c32 -d"${secs}s" --latency "http://127.0.0.1:$port/api/research/1")
-    c1=$(cpu)
+    c1=$(cpu); k1=$(sys_cpu)
     reqs=$(echo "$out" | awk '/requests in/{print $1}')
     rps=$(echo "$out" | awk '/Requests\/sec/{print $2}')
     p50=$(echo "$out" | awk '$1=="50%"{print $2}')
     p99=$(echo "$out" | awk '$1=="99%"{print $2}')
     cpu_us=$(awk -v c=$((c1 - c0)) -v t="$tick" -v r="$reqs" 'BEGIN{printf "%.1f", c * 1e6 / t / r}')
-    echo "round $round  $name  $rps req/s  p50 $p50  p99 $p99  server CPU $cpu_us µs/request"
-    echo "$name $rps $cpu_us" >> "$results"
+    sys_us=$(awk -v c=$((k1 - k0)) -v t="$tick" -v r="$reqs" 'BEGIN{printf "%.1f", c * 1e6 / t / r}')
+    echo "round $round  $name  $rps req/s  p50 $p50  p99 $p99  server CPU $cpu_us µs/request (kernel $sys_us)"
+    echo "$name $rps $cpu_us $sys_us" >> "$results"
   done
 done
 echo "== medians over $rounds rounds (TRACING_SAMPLE_RATE=${TRACING_SAMPLE_RATE:-1.0})"
@@ -42,11 +44,12 @@ python3 - "$results" <<'PY'
 import statistics, sys
 rows = [l.split() for l in open(sys.argv[1])]
 names = list(dict.fromkeys(r[0] for r in rows))
-med = {n: (statistics.median(float(r[1]) for r in rows if r[0] == n),
-           statistics.median(float(r[2]) for r in rows if r[0] == n)) for n in names}
-bare_rps, bare_cpu = med["bare"]
+med = {n: tuple(statistics.median(float(r[i]) for r in rows if r[0] == n) for i in (1, 2, 3))
+       for n in names}
+bare_rps, bare_cpu, bare_sys = med["bare"]
 for n in names:
-    rps, cpu = med[n]
-    print(f"{n:16} {rps:9.0f} req/s ({rps / bare_rps - 1:+.1%})  {cpu:5.1f} µs CPU/request ({cpu - bare_cpu:+.1f})")
+    rps, cpu, sys_ = med[n]
+    print(f"{n:16} {rps:9.0f} req/s ({rps / bare_rps - 1:+.1%})  {cpu:5.1f} µs CPU/request "
+          f"({cpu - bare_cpu:+.1f}; user {cpu - sys_ - (bare_cpu - bare_sys):+.1f}, kernel {sys_ - bare_sys:+.1f})")
 PY
 rm -f "$results"
