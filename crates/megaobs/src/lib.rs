@@ -71,11 +71,12 @@ pub struct Telemetry {
 /// Installs logging and tracing from `config` in one call (the metrics pillar
 /// needs no setup: [`metrics()`] is ready).
 pub fn init(config: ObservabilityConfig) -> Result<Telemetry> {
-    // Tracing's configuration is checked before logging is installed, so a bad
-    // value (an https:// endpoint, a 6831 port) fails the call with nothing
-    // installed, and a corrected retry can succeed.
-    trace::validate(&config.tracing)?;
+    // Tracing is built (configuration checked, exporter and export thread
+    // made) before logging is installed, and installed after: an error in
+    // either fails the call with nothing installed, so a corrected retry can
+    // succeed.
+    let tracing = trace::prepare(config.tracing, metrics().clone(), None)?;
     let logging = init_logging(config.logging)?;
-    let tracing = init_tracing(config.tracing)?;
+    let tracing = tracing.install()?;
     Ok(Telemetry { tracing, logging })
 }

@@ -191,12 +191,15 @@ pub(crate) fn slots() -> Result<&'static Slots> {
     installed.as_ref().map_err(|_| foreign())
 }
 
-/// Fails, without side effects, if [`slots`] would: a global subscriber was
-/// installed outside megaobs.
+/// Fails if [`slots`] would (a global subscriber was installed outside
+/// megaobs), without side effects unless some subscriber was set before, in
+/// which case it installs megaobs' own to find out.
 pub(crate) fn check_installable() -> Result<()> {
     match SLOTS.get() {
         Some(installed) => installed.as_ref().map(|_| ()).map_err(|_| foreign()),
-        None if tracing::dispatcher::has_been_set() => Err(foreign()),
+        // `has_been_set` is also true after a scoped default (`with_default`),
+        // which does not stop a global one: only trying says for sure.
+        None if tracing::dispatcher::has_been_set() => slots().map(|_| ()),
         None => Ok(()),
     }
 }

@@ -1,5 +1,6 @@
-//! A failed `megaobs::init` installs nothing: a tracing configuration error is
-//! found before logging is installed, so the corrected call succeeds and logs.
+//! A failed `megaobs::init` installs nothing: tracing is built before logging is
+//! installed and installed after it, so whichever fails, the corrected call
+//! succeeds, logs and traces.
 
 use std::time::Duration;
 
@@ -10,6 +11,15 @@ use megaobs::ObservabilityConfig;
 fn a_bad_tracing_config_leaves_logging_installable() {
     let dir = tempfile::tempdir().unwrap();
     let logging = LoggingConfig::default().console(false).dir(dir.path());
+    // Logging fails after tracing is built: tracing is not left installed.
+    let not_a_dir = dir.path().join("a-file");
+    std::fs::write(&not_a_dir, "").unwrap();
+    let mut bad_logs = ObservabilityConfig::default();
+    bad_logs.tracing = TracingConfig::default().exporter(TracingExporter::None);
+    bad_logs.logging = LoggingConfig::default().console(false).dir(&not_a_dir);
+    let err = megaobs::init(bad_logs).unwrap_err().to_string();
+    assert!(err.contains("a-file"), "{err}");
+
     let mut bad = ObservabilityConfig::default();
     bad.tracing = TracingConfig::default()
         .exporter(TracingExporter::Otlp)
@@ -25,11 +35,17 @@ fn a_bad_tracing_config_leaves_logging_installable() {
     good.tracing = TracingConfig::default().exporter(TracingExporter::None);
     good.logging = logging;
     let telemetry = megaobs::init(good).expect("the corrected call installs both pillars");
-    tracing::info!(attempt = 2, "started after a corrected configuration");
+    {
+        let span = megaobs::TracingContext::new("after_retry");
+        assert!(span.is_recording(), "tracing is installed by the retry");
+        tracing::info!(attempt = 3, "started after a corrected configuration");
+    }
     assert!(telemetry.logging.flush(Duration::from_secs(5)));
     let written: String = std::fs::read_dir(dir.path())
         .unwrap()
-        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .map(|e| e.unwrap().path())
+        .filter(|p| p != &not_a_dir)
+        .map(|p| std::fs::read_to_string(p).unwrap())
         .collect();
     assert!(
         written.contains("started after a corrected configuration"),

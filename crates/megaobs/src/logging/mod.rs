@@ -64,8 +64,13 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Installs the logging pillar into the process' global `tracing` subscriber.
 ///
 /// Call once; a second call is an [`Error::AlreadyInstalled`]. It may come
-/// before or after `init_tracing`. A call that fails installs no subscriber and
-/// no `log` logger (it may have created the log directory). Keep the guard alive: dropping it writes what
+/// before or after `init_tracing`. A call that fails installs no `log` logger
+/// and no subscriber of its own (it may have created the log directory), short
+/// of another thread installing a global subscriber during the call.
+///
+/// Its [`LoggingConfig::redact`] list is also the one exported spans are redacted
+/// with from then on (an empty list turns redaction off for both); a
+/// [`LogLayer`] composed into your own subscriber leaves spans on the default list. Keep the guard alive: dropping it writes what
 /// is queued and stops the writer thread.
 pub fn init_logging(config: LoggingConfig) -> Result<LoggingGuard> {
     // One call at a time: two racing calls must not both pass the checks below.

@@ -232,47 +232,100 @@ fn init(
     collector: MetricsCollector,
     custom: Option<batch::BatchProcessor>,
 ) -> Result<TracingGuard> {
+    prepare(config, collector, custom)?.install()
+}
+
+/// A tracing pipeline built (exporter, processor, provider) but not installed:
+/// `crate::init` builds tracing, then installs logging, then installs this, so
+/// that every error tracing can have is known before logging is installed.
+/// Dropped uninstalled, it shuts its provider down and `init_tracing` may be
+/// called again.
+pub(crate) struct Prepared {
+    /// `None` when tracing is disabled (nothing to install).
+    built: Option<(TracingGuard, f64)>,
+}
+
+/// Builds what `init_tracing` installs, checking everything that can fail
+/// except a foreign global subscriber (found by [`Prepared::install`]).
+pub(crate) fn prepare(
+    config: TracingConfig,
+    collector: MetricsCollector,
+    custom: Option<batch::BatchProcessor>,
+) -> Result<Prepared> {
     validate(&config)?;
     if !config.enabled {
-        return Ok(TracingGuard::disabled());
+        return Ok(Prepared { built: None });
     }
     if INITIALISED.swap(true, Ordering::SeqCst) {
         return Err(Error::AlreadyInstalled {
             what: "tracing (init_tracing)",
         });
     }
-    let slots = crate::subscriber::slots()?;
-    let built = build_provider(&config, collector, custom);
-    let (provider, dropped, runtime) = match built {
-        Ok(b) => b,
+    match build_provider(&config, collector, custom) {
+        Ok((provider, dropped, runtime)) => {
+            #[cfg(not(feature = "otlp"))]
+            let _ = runtime;
+            let guard = TracingGuard {
+                provider: Some(provider),
+                dropped: Some(dropped),
+                #[cfg(feature = "otlp")]
+                runtime,
+            };
+            Ok(Prepared {
+                built: Some((guard, config.sample_rate)),
+            })
+        }
         Err(e) => {
             INITIALISED.store(false, Ordering::SeqCst);
-            return Err(e);
+            Err(e)
         }
-    };
-    #[cfg(not(feature = "otlp"))]
-    let _ = runtime;
-    let tracer = provider.tracer(SCOPE);
-    let _ = TRACER.set(tracer);
-    // The same sampler, for decisions made before the SDK is asked for a span.
-    sampling::install(sampler(config.sample_rate));
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    propagation::install_global();
-    let _ = crate::metrics::set_exemplar_source(OtelExemplars);
-    let bridge = OtelBridge {
-        inner: tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("tracing"))
-            .with_threads(false)
-            .with_tracked_inactivity(false),
-        filter: bridge_filter(),
-    };
-    crate::subscriber::install_otel_layer(slots, bridge)?;
-    Ok(TracingGuard {
-        provider: Some(provider),
-        dropped: Some(dropped),
-        #[cfg(feature = "otlp")]
-        runtime,
-    })
+    }
+}
+
+impl Prepared {
+    /// Installs the pipeline: the global tracer and provider, the propagator,
+    /// the exemplar hook and the `tracing` bridge.
+    pub(crate) fn install(mut self) -> Result<TracingGuard> {
+        let Some((guard, sample_rate)) = self.built.take() else {
+            return Ok(TracingGuard::disabled());
+        };
+        let slots = match crate::subscriber::slots() {
+            Ok(slots) => slots,
+            Err(e) => {
+                // Nothing global was set: a later call may succeed.
+                INITIALISED.store(false, Ordering::SeqCst);
+                return Err(e);
+            }
+        };
+        let Some(provider) = guard.provider.as_ref() else {
+            return Ok(guard);
+        };
+        let tracer = provider.tracer(SCOPE);
+        let _ = TRACER.set(tracer);
+        // The same sampler, for decisions made before the SDK is asked for a span.
+        sampling::install(sampler(sample_rate));
+        opentelemetry::global::set_tracer_provider(provider.clone());
+        propagation::install_global();
+        let _ = crate::metrics::set_exemplar_source(OtelExemplars);
+        let bridge = OtelBridge {
+            inner: tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("tracing"))
+                .with_threads(false)
+                .with_tracked_inactivity(false),
+            filter: bridge_filter(),
+        };
+        crate::subscriber::install_otel_layer(slots, bridge)?;
+        Ok(guard)
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        // Not installed: the guard in it shuts the provider down as it drops.
+        if self.built.take().is_some() {
+            INITIALISED.store(false, Ordering::SeqCst);
+        }
+    }
 }
 
 /// Checks `c` as `init_tracing` does, without installing anything.

@@ -66,7 +66,12 @@ pub fn extract_context(headers: &http::HeaderMap) -> Context {
 /// versions, `tracestate`, `baggage`, whitespace — goes through the propagator.
 fn plain_traceparent(headers: &http::HeaderMap) -> Option<opentelemetry::trace::SpanContext> {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-    let v = headers.get(&TRACEPARENT)?.as_bytes();
+    let mut all = headers.get_all(&TRACEPARENT).iter();
+    let v = all.next()?.as_bytes();
+    if all.next().is_some() {
+        // Repeated: invalid (W3C), which the propagator path answers.
+        return None;
+    }
     if v.len() != 55 || &v[..3] != b"00-" || v[35] != b'-' || v[52] != b'-' {
         return None;
     }
@@ -124,6 +129,12 @@ impl Headers<'_> {
 impl opentelemetry::propagation::Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         let value = match Self::known(key) {
+            // A repeated `traceparent` is invalid (W3C trace context): a request
+            // carrying two starts a new trace rather than pick one.
+            Some(name) if *name == TRACEPARENT => {
+                let mut all = self.0.get_all(name).iter();
+                all.next().filter(|_| all.next().is_none())
+            }
             Some(name) => self.0.get(name),
             None => self.0.get(key),
         };
@@ -300,36 +311,82 @@ mod tests {
             vec![],
         ])
         .collect();
-        for case in cases {
-            let mut h = http::HeaderMap::new();
-            for (k, v) in &case {
-                if let Ok(v) = v.parse() {
-                    h.insert(*k, v);
+        // The first four are canonical: the fast path takes them, and only them.
+        for (i, case) in cases.iter().enumerate() {
+            let h = header_map(case);
+            assert_eq!(plain_traceparent(&h).is_some(), i < 4, "{case:?}");
+            same_as_propagator(&h);
+        }
+        // Every byte of a canonical header changed to every value: where the
+        // fast path accepts, it agrees with the propagator.
+        let canonical = format!("00-{t}-{s}-01").into_bytes();
+        for at in 0..canonical.len() {
+            for b in 0..=255u8 {
+                let mut v = canonical.clone();
+                v[at] = b;
+                if let Ok(v) = http::HeaderValue::from_bytes(&v) {
+                    let mut h = http::HeaderMap::new();
+                    h.insert("traceparent", v);
+                    same_as_propagator(&h);
                 }
             }
-            let fast = extract_context(&h);
-            let reference = propagator().extract(&Headers(&h));
-            let (a, b) = (fast.span(), reference.span());
-            assert_eq!(a.span_context(), b.span_context(), "{case:?}");
-            assert_eq!(
-                a.span_context().is_remote(),
-                b.span_context().is_remote(),
-                "{case:?}"
-            );
-            assert_eq!(
-                fast.has_active_span(),
-                reference.has_active_span(),
-                "{case:?}"
-            );
-            assert_eq!(
-                opentelemetry::baggage::BaggageExt::baggage(&fast).len(),
-                opentelemetry::baggage::BaggageExt::baggage(&reference).len(),
-                "{case:?}"
-            );
         }
-        // The canonical form does take the fast path.
-        let h = headers(&[("traceparent", &format!("00-{t}-{s}-01"))]);
-        assert!(plain_traceparent(&h).is_some());
+        // Two traceparent headers are invalid for both paths.
+        let mut h = headers(&[("traceparent", &format!("00-{t}-{s}-01"))]);
+        h.append("traceparent", format!("00-{t}-{s}-00").parse().unwrap());
+        assert!(plain_traceparent(&h).is_none());
+        assert!(!extract_context(&h).has_active_span());
+        // Under a current context with baggage and a span, both build on it.
+        let current =
+            Context::new().with_remote_span_context(opentelemetry::trace::SpanContext::new(
+                opentelemetry::trace::TraceId::from_bytes([7; 16]),
+                opentelemetry::trace::SpanId::from_bytes([7; 8]),
+                opentelemetry::trace::TraceFlags::SAMPLED,
+                false,
+                Default::default(),
+            ));
+        let current = opentelemetry::baggage::BaggageExt::with_baggage(
+            &current,
+            [opentelemetry::KeyValue::new("tenant", "acme")],
+        );
+        let _attached = current.attach();
+        for case in &cases {
+            same_as_propagator(&header_map(case));
+        }
+    }
+
+    fn header_map(pairs: &[(&'static str, String)]) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        for (k, v) in pairs {
+            if let Ok(v) = v.parse() {
+                h.append(*k, v);
+            }
+        }
+        h
+    }
+
+    fn same_as_propagator(h: &http::HeaderMap) {
+        use opentelemetry::baggage::BaggageExt;
+        let fast = extract_context(h);
+        let reference = propagator().extract(&Headers(h));
+        let (a, b) = (fast.span(), reference.span());
+        assert_eq!(a.span_context(), b.span_context(), "{h:?}");
+        assert_eq!(
+            a.span_context().is_remote(),
+            b.span_context().is_remote(),
+            "{h:?}"
+        );
+        assert_eq!(fast.has_active_span(), reference.has_active_span(), "{h:?}");
+        let entries = |cx: &Context| {
+            let mut e: Vec<(String, String)> = cx
+                .baggage()
+                .iter()
+                .map(|(k, (v, _))| (k.to_string(), v.to_string()))
+                .collect();
+            e.sort();
+            e
+        };
+        assert_eq!(entries(&fast), entries(&reference), "{h:?}");
     }
 
     fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
