@@ -18,8 +18,6 @@ use axum::Router;
 use criterion::{criterion_group, criterion_main, Criterion};
 use megaobs::config::{TracingConfig, TracingExporter};
 use megaobs::http::ObserveLayer;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use tower::{Service, ServiceExt};
 
 mod common;
@@ -53,17 +51,6 @@ where
     });
 }
 
-/// Receives every exported batch and drops it.
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        std::hint::black_box(batch);
-        Ok(())
-    }
-}
-
 const SAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 const UNSAMPLED: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
 
@@ -83,6 +70,8 @@ fn http_layer(c: &mut Criterion) {
         let mut g = c.benchmark_group(group);
         for (i, name) in ["bare", "observe"].into_iter().enumerate() {
             g.bench_function(name, |b| common::interleaved(b, kinds, i));
+            // Both routers' CPU time over the same window, for bench/layer_cost.sh.
+            common::record_pair(group, name);
         }
         g.finish();
     };
@@ -94,7 +83,7 @@ fn http_layer(c: &mut Criterion) {
             .exporter(TracingExporter::None)
             .sample_rate(0.1)
             .max_queue_size(65_536),
-        Discard,
+        common::Discard,
     )
     .expect("tracing starts");
     pair(c, "http_request_root_rate_0.1", None);

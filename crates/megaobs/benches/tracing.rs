@@ -20,26 +20,15 @@ use opentelemetry::trace::{
     TracerProvider as _,
 };
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_sdk::error::OTelSdkResult;
 use opentelemetry_sdk::trace::{
-    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider, SpanData, SpanExporter,
+    BatchConfigBuilder, BatchSpanProcessor, Sampler, SdkTracerProvider,
 };
 use tracing_subscriber::layer::SubscriberExt;
-
-#[derive(Debug)]
-struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        black_box(batch);
-        Ok(())
-    }
-}
 
 fn sdk_provider() -> SdkTracerProvider {
     SdkTracerProvider::builder()
         .with_span_processor(
-            BatchSpanProcessor::builder(Discard)
+            BatchSpanProcessor::builder(common::Discard)
                 .with_batch_config(
                     BatchConfigBuilder::default()
                         .with_max_queue_size(65_536)
@@ -93,7 +82,7 @@ fn tracing(c: &mut Criterion) {
             .exporter(TracingExporter::None)
             .max_queue_size(65_536)
             .scheduled_delay(Duration::from_millis(1000)),
-        Discard,
+        common::Discard,
     )
     .unwrap();
     let sdk = sdk_provider();
@@ -184,6 +173,8 @@ fn tracing(c: &mut Criterion) {
             tracing::dispatcher::with_default(dispatch, || {
                 g.bench_function(name, |b| common::interleaved(b, kinds, i));
             });
+            // Both kinds' CPU time over the same window, for bench/span_ratios.sh.
+            common::record_pair("span_sampled_interleaved", &format!("{peer_name} {name}"));
         }
     }
     g.finish();

@@ -4,6 +4,21 @@
 use std::time::Duration;
 
 use criterion::Criterion;
+use opentelemetry_sdk::error::OTelSdkResult;
+use opentelemetry_sdk::trace::{SpanData, SpanExporter};
+
+/// A span exporter that receives every batch and drops it: spans still go
+/// through a batch processor's queue and export thread, as in production.
+#[derive(Debug)]
+#[allow(dead_code)] // not every bench exports spans
+pub struct Discard;
+
+impl SpanExporter for Discard {
+    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
+        std::hint::black_box(batch);
+        Ok(())
+    }
+}
 
 pub fn config() -> Criterion {
     Criterion::default()
@@ -21,31 +36,67 @@ const BLOCK: u64 = 32;
 /// Background threads (export queues) then work in the same conditions for
 /// both kinds, and time the thread spends preempted by them is not counted:
 /// sequential benches move by ±50% between runs on a 2-core machine.
+///
+/// The other kind's blocks are timed too, and both totals are added to
+/// `target/criterion/{group}/pair_cpu_ns.txt` (one line per bench: `kind0 kind1`
+/// CPU nanoseconds over the same iterations), so that the ratio of the two kinds
+/// can be read over one window of time, where the machine's state is the same for
+/// both: criterion's own estimates of the two benches of a pair come from two
+/// windows a few seconds apart, and on a shared VM these differ by ±30%.
 #[allow(dead_code)] // not every bench compares pairs
 pub fn interleaved(b: &mut criterion::Bencher<'_>, kinds: [&dyn Fn(); 2], mine: usize) {
+    let mut totals = [Duration::ZERO; 2];
+    let mut count = 0;
     b.iter_custom(|iters| {
-        let mut timed = Duration::ZERO;
-        let mut left = iters;
-        let mut turn = 0;
-        while left > 0 {
-            let n = left.min(BLOCK);
-            let k = turn % 2;
-            if k == mine {
+        let mut timed = [Duration::ZERO; 2];
+        let mut done = 0;
+        while done < iters {
+            // One block of each kind, the same size.
+            let n = (iters - done).min(BLOCK);
+            for (k, kind) in kinds.iter().enumerate() {
                 let t = thread_cpu_time();
                 for _ in 0..n {
-                    kinds[k]();
+                    kind();
                 }
-                timed += thread_cpu_time().saturating_sub(t);
-                left -= n;
-            } else {
-                for _ in 0..n {
-                    kinds[k]();
-                }
+                timed[k] += thread_cpu_time().saturating_sub(t);
             }
-            turn += 1;
+            done += n;
         }
-        timed
-    })
+        totals[0] += timed[0];
+        totals[1] += timed[1];
+        count += iters;
+        timed[mine]
+    });
+    PAIR_TOTALS.with(|p| {
+        let (t, n) = p.get();
+        p.set(([t[0] + totals[0], t[1] + totals[1]], n + count));
+    });
+}
+
+thread_local! {
+    /// Both kinds' CPU time and the iterations of each, since the last `record_pair`.
+    static PAIR_TOTALS: std::cell::Cell<([Duration; 2], u64)> =
+        const { std::cell::Cell::new(([Duration::ZERO; 2], 0)) };
+}
+
+/// Appends the CPU time both kinds took in the [`interleaved`] benches run since
+/// the last call to `target/criterion/{group}/pair_cpu_ns.txt`, as one line
+/// `{name} {kind0_ns} {kind1_ns} {iterations of each}`, and starts a new count.
+#[allow(dead_code)]
+pub fn record_pair(group: &str, name: &str) {
+    let ([a, b], n) = PAIR_TOTALS.with(|p| p.replace(([Duration::ZERO; 2], 0)));
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../target/criterion")
+        .join(group);
+    let _ = std::fs::create_dir_all(&dir);
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("pair_cpu_ns.txt"))
+    {
+        use std::io::Write;
+        let _ = writeln!(f, "{name} {} {} {n}", a.as_nanos(), b.as_nanos());
+    }
 }
 
 /// CPU time of the calling thread: unlike the wall clock it does not count the

@@ -361,7 +361,7 @@ pub(crate) fn validate(c: &TracingConfig) -> Result<()> {
     // clients): an https:// endpoint would fail at every export, so it is refused
     // here, with the way out.
     let https = |url: &str| crate::config::has_scheme(url, "https://");
-    let no_tls = crate::config::NO_TLS;
+    let no_tls = &format!("must be {}", crate::config::NO_TLS);
     if matches!(c.exporter, TracingExporter::Otlp) && https(&c.otlp_endpoint) {
         return Err(bad(
             "TracingConfig::otlp_endpoint",
