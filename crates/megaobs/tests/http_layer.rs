@@ -158,7 +158,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
     assert_eq!(server.attributes["http.request.method"], "GET");
     assert_eq!(server.attributes["http.response.status_code"], "200");
     assert!(traceresponse.contains(&server.span_id));
-    // A method outside the standard set: its own span name (built per request),
+    // A method outside the standard set: `HTTP /route` as the span name,
     // `_OTHER` in the span, `OTHER` in the metrics, never the raw method as a label.
     let purge = http
         .request(
@@ -198,6 +198,33 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
         !text.contains("PURGE"),
         "raw methods never become label values"
     );
+    // A hostile path and user agent are capped in the exported span (spans wait
+    // in a queue bounded in spans, not bytes).
+    let long_id = "x".repeat(5000);
+    let resp = http
+        .get(url(&format!("/api/research/{long_id}")))
+        .header("x-api-key", "client-t")
+        .header("user-agent", "u".repeat(3000))
+        .header(
+            "traceparent",
+            "00-2af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+        )
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(guard.flush());
+    let spans = rx.wait_for(Duration::from_secs(10), |s| {
+        s.iter()
+            .any(|s| s.trace_id == "2af7651916cd43dd8448eb211c80319c")
+    });
+    let long = spans
+        .iter()
+        .find(|s| s.trace_id == "2af7651916cd43dd8448eb211c80319c")
+        .unwrap();
+    let path = &long.attributes["url.path"];
+    assert_eq!(path.len(), 1024, "url.path capped");
+    assert!(path.starts_with("/api/research/xxx"), "{path}");
+    assert_eq!(long.attributes["user_agent.original"].len(), 512);
     let failed = spans
         .iter()
         .find(|s| s.name == "GET /api/fail")

@@ -18,6 +18,20 @@ use crate::trace::{extract_context_any, ActiveSpan, TracingContext};
 
 /// Longest `http.request.method_original` kept (a client chooses it).
 const MAX_METHOD_LEN: usize = 32;
+/// Longest `url.path` kept: a client chooses it too, and spans wait in a queue
+/// bounded in spans, not bytes (2,048 spans × a 64 KiB path would be 128 MiB).
+pub(crate) const MAX_PATH_LEN: usize = 1024;
+/// Longest `user_agent.original` kept (same reason).
+pub(crate) const MAX_USER_AGENT_LEN: usize = 512;
+
+/// `s` cut to at most `max` bytes, at a character boundary.
+fn capped(s: &str, max: usize) -> String {
+    let mut cut = s.len().min(max);
+    while !s.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    s[..cut].to_string()
+}
 
 /// Records `mega_agent_http_requests_total{method,path,status}` and
 /// `mega_agent_http_request_duration_seconds{method,path}` for every request,
@@ -170,7 +184,7 @@ fn server_span<B>(
                 },
             ),
             KeyValue::new("http.route", route_str.to_string()),
-            KeyValue::new("url.path", req.uri().path().to_string()),
+            KeyValue::new("url.path", capped(req.uri().path(), MAX_PATH_LEN)),
             KeyValue::new(
                 "url.scheme",
                 if req.uri().scheme_str() == Some("https") {
@@ -183,14 +197,9 @@ fn server_span<B>(
         if method == HttpMethod::Other {
             // The conventions keep the client's token here; capped, since a
             // method can be as long as hyper's request-line buffer.
-            let raw = req.method().as_str();
-            let mut cut = raw.len().min(MAX_METHOD_LEN);
-            while !raw.is_char_boundary(cut) {
-                cut -= 1;
-            }
             s.set_attribute(KeyValue::new(
                 "http.request.method_original",
-                raw[..cut].to_string(),
+                capped(req.method().as_str(), MAX_METHOD_LEN),
             ));
         }
         if let Some(ua) = req
@@ -198,7 +207,10 @@ fn server_span<B>(
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
         {
-            s.set_attribute(KeyValue::new("user_agent.original", ua.to_string()));
+            s.set_attribute(KeyValue::new(
+                "user_agent.original",
+                capped(ua, MAX_USER_AGENT_LEN),
+            ));
         }
     }
     Some(span)
