@@ -1,5 +1,6 @@
 //! [`RateLimitLayer`]: `limit` requests per `window` per client, 429 beyond.
 
+use std::collections::hash_map::RandomState;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
@@ -61,6 +62,8 @@ struct State {
     quota: Quota,
     limiter: Limiter,
     key: ClientKey,
+    /// The secret keys client identities are hashed with.
+    keys: RandomState,
     collector: MetricsCollector,
     seen: AtomicU64,
 }
@@ -80,6 +83,7 @@ impl RateLimitLayer {
                 quota,
                 limiter: RateLimiter::keyed(quota),
                 key: ClientKey::ApiKeyThenPeerIp(HeaderName::from_static("x-api-key")),
+                keys: RandomState::new(),
                 collector,
                 seen: AtomicU64::new(0),
             }),
@@ -100,6 +104,7 @@ impl RateLimitLayer {
                 quota: s.quota,
                 limiter: RateLimiter::keyed(s.quota),
                 key,
+                keys: s.keys.clone(),
                 collector: s.collector.clone(),
                 seen: AtomicU64::new(0),
             }),
@@ -136,18 +141,21 @@ fn peer_ip<B>(req: &Request<B>) -> Option<IpAddr> {
         .map(|c| c.0.ip())
 }
 
-fn client<B>(key: &ClientKey, req: &Request<B>) -> u64 {
+fn client<B>(key: &ClientKey, keys: &RandomState, req: &Request<B>) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
-    // A fixed-key hasher: the same client maps to the same bucket for the
-    // process' life (RandomState would do too; this one is cheaper).
-    let mut h = rustc_hash::FxBuildHasher.build_hasher();
+    // A hasher keyed with a secret chosen at start (SipHash with random keys):
+    // the same client maps to the same bucket for the layer's life, and a client
+    // cannot choose an API key whose hash lands in another client's bucket — with
+    // a fixed-key hash (FxHash, invertible) it could, and spend that client's
+    // quota for it (a targeted denial of service).
+    let mut h = keys.build_hasher();
     let header_value = |name: &HeaderName| {
         req.headers()
             .get(name)
             .map(|v| v.as_bytes())
             .filter(|v| !v.is_empty())
     };
-    let peer = |h: &mut rustc_hash::FxHasher| {
+    let peer = |h: &mut std::hash::DefaultHasher| {
         (1u8).hash(h);
         peer_ip(req).hash(h);
     };
@@ -203,7 +211,7 @@ where
             s.limiter.retain_recent();
             s.limiter.shrink_to_fit();
         }
-        let key = client(&s.key, &req);
+        let key = client(&s.key, &s.keys, &req);
         match s.limiter.check_key(&key) {
             Ok(()) => Box::pin(self.inner.call(req)),
             Err(not_until) => {
