@@ -70,8 +70,10 @@ pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
 ///
 /// Its [`LoggingConfig::redact`] list is also the one exported spans are redacted
 /// with from then on (an empty list turns redaction off for both); a
-/// [`LogLayer`] composed into your own subscriber leaves spans on the default list. Keep the guard alive: dropping it writes what
-/// is queued and stops the writer thread.
+/// [`LogLayer`] composed into your own subscriber leaves spans on the default list.
+///
+/// Keep the guard alive: dropping it writes what is queued and stops the writer
+/// thread.
 pub fn init_logging(config: LoggingConfig) -> Result<LoggingGuard> {
     // One call at a time: two racing calls must not both pass the checks below.
     static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());

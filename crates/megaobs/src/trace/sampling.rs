@@ -87,9 +87,8 @@ pub(crate) fn decide(
     };
     let links: &[Link] = &[];
     let result = sampler.should_sample(Some(parent), trace_id, name, kind, attributes, links);
-    match result.decision {
-        SamplingDecision::RecordAndSample => KEPT.with(|k| k.set(Some(trace_id))),
-        SamplingDecision::RecordOnly | SamplingDecision::Drop => {}
+    if matches!(result.decision, SamplingDecision::RecordAndSample) {
+        KEPT.with(|k| k.set(Some(trace_id)));
     }
     match result.decision {
         SamplingDecision::Drop => {
