@@ -30,7 +30,9 @@ for line in open(sys.argv[2]):
     same[peer][1] += int(b)
 pairs = [("raw_opentelemetry_sdk", "megaobs_tracing_context"),
          ("raw_opentelemetry_sdk_made_current", "megaobs_tracing_context_vs_current"),
-         ("tracing_opentelemetry", "megaobs_tracing_context_vs_tracing")]
+         ("tracing_opentelemetry", "megaobs_tracing_context_vs_tracing"),
+         # No megaobs here: the SDK span made current ÷ the raw SDK span.
+         ("raw_opentelemetry_sdk_baseline", "raw_opentelemetry_sdk_made_current_vs_raw")]
 print(sys.argv[1],
       *(f"{peer}={same[peer][1] / same[peer][0]:.3f}" for peer, _ in pairs),
       *(f"separate:{peer}={median(mine) / median(peer):.3f}" for peer, mine in pairs))
@@ -40,7 +42,7 @@ done
 python3 - "$out" <<'PY'
 import statistics, sys
 rows = [dict(kv.split("=") for kv in l.split()[1:]) for l in open(sys.argv[1])]
-print(f"== megaobs TracingContext ÷ peer, median of {len(rows)} runs (min–max)")
+print(f"== megaobs TracingContext ÷ peer (last row: SDK span made current ÷ raw SDK span), median of {len(rows)} runs (min–max)")
 for peer in rows[0]:
     v = sorted(float(r[peer]) for r in rows)
     print(f"{peer:45} {statistics.median(v):.2f}×  ({v[0]:.2f}–{v[-1]:.2f})")

@@ -69,6 +69,16 @@ fn megaobs_macro_span() {
     add_span_event("operation_completed", vec![]);
 }
 
+/// An interleaved pair: the peer's name and span, ours, and the dispatcher
+/// that is the thread's default while the pair runs.
+type Pair<'a> = (
+    &'a str,
+    &'a dyn Fn(),
+    &'a str,
+    &'a dyn Fn(),
+    &'a tracing::Dispatch,
+);
+
 fn tracing(c: &mut Criterion) {
     // Before megaobs tracing is initialised: TRACING_ENABLED=false costs this.
     let mut g = c.benchmark_group("span_tracing_disabled");
@@ -142,34 +152,47 @@ fn tracing(c: &mut Criterion) {
     // dispatcher is the thread's default for the whole pair (a `TracingContext`
     // does not go through `tracing`, so the megaobs side is unaffected).
     let global = tracing::dispatcher::get_default(Clone::clone);
-    let pairs: [(&str, &dyn Fn(), &str, &tracing::Dispatch); 3] = [
+    // The fourth pair has no megaobs span: the raw SDK span against the same SDK
+    // span made current, i.e. what being current costs the SDK itself.
+    let megaobs: &dyn Fn() = &megaobs_span;
+    let pairs: [Pair<'_>; 4] = [
         (
             "raw_opentelemetry_sdk",
             &sdk_span,
             "megaobs_tracing_context",
+            megaobs,
             &global,
         ),
         (
             "raw_opentelemetry_sdk_made_current",
             &sdk_current_span,
             "megaobs_tracing_context_vs_current",
+            megaobs,
             &global,
         ),
         (
             "tracing_opentelemetry",
             &peer_span,
             "megaobs_tracing_context_vs_tracing",
+            megaobs,
             &peer,
         ),
+        (
+            "raw_opentelemetry_sdk_baseline",
+            &sdk_span,
+            "raw_opentelemetry_sdk_made_current_vs_raw",
+            &sdk_current_span,
+            &global,
+        ),
     ];
-    for (peer_name, peer_fn, megaobs_name, dispatch) in pairs {
+    for (peer_name, peer_fn, mine_name, mine_fn, dispatch) in pairs {
         // Each pair starts with empty export queues: a backlog from the benches
         // before would be exported (and freed) during this pair's first bench.
         guard.flush();
         let _ = sdk.force_flush();
         let _ = peer_provider.force_flush();
-        let kinds: [&dyn Fn(); 2] = [peer_fn, &megaobs_span];
-        for (i, name) in [peer_name, megaobs_name].into_iter().enumerate() {
+        let kinds: [&dyn Fn(); 2] = [peer_fn, mine_fn];
+        for (i, name) in [peer_name, mine_name].into_iter().enumerate() {
             tracing::dispatcher::with_default(dispatch, || {
                 g.bench_function(name, |b| common::interleaved(b, kinds, i));
             });
