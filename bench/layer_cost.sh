@@ -27,12 +27,5 @@ print(sys.argv[1], *cols)
 PY
   tail -1 "$out"
 done
-python3 - "$out" <<'PY'
-import statistics, sys
-rows = [dict(kv.split("=") for kv in l.split()[1:]) for l in open(sys.argv[1])]
-print(f"== ObserveLayer's CPU per request (µs, observed − bare, same windows), median of {len(rows)} runs (min–max)")
-for g in rows[0]:
-    v = sorted(float(r[g]) for r in rows)
-    print(f"{g:32} {statistics.median(v):+.2f} µs  ({v[0]:+.2f} to {v[-1]:+.2f})")
-PY
+python3 bench/median_of_runs.py "$out" "ObserveLayer's CPU per request (µs, observed − bare, same windows)" us
 rm -f "$out"

@@ -39,12 +39,5 @@ print(sys.argv[1],
 PY
   tail -1 "$out"
 done
-python3 - "$out" <<'PY'
-import statistics, sys
-rows = [dict(kv.split("=") for kv in l.split()[1:]) for l in open(sys.argv[1])]
-print(f"== megaobs TracingContext ÷ peer (last row: SDK span made current ÷ raw SDK span), median of {len(rows)} runs (min–max)")
-for peer in rows[0]:
-    v = sorted(float(r[peer]) for r in rows)
-    print(f"{peer:45} {statistics.median(v):.2f}×  ({v[0]:.2f}–{v[-1]:.2f})")
-PY
+python3 bench/median_of_runs.py "$out" "megaobs TracingContext ÷ peer (last row: SDK span made current ÷ raw SDK span)" ratio
 rm -f "$out"
