@@ -43,6 +43,7 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 mod subscriber;
+mod text;
 pub mod trace;
 
 /// The README's Rust snippets, compiled and run as doctests.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::StatusCode;
 use axum::routing::{any, get};
 use axum::Router;
-use common::receivers::Receivers;
+use common::receivers::{ReceivedSpan, Receivers};
 use common::sample;
 use megaobs::config::{OtlpProtocol, TracingConfig, TracingExporter};
 use megaobs::http::{
@@ -142,15 +142,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
         traceresponse.starts_with("00-0af7651916cd43dd8448eb211c80319c-"),
         "{traceresponse}"
     );
-    assert!(guard.flush());
-    let spans = rx.wait_for(Duration::from_secs(10), |s| {
-        s.iter()
-            .any(|s| s.trace_id == "0af7651916cd43dd8448eb211c80319c")
-    });
-    let server = spans
-        .iter()
-        .find(|s| s.trace_id == "0af7651916cd43dd8448eb211c80319c")
-        .expect("server span exported");
+    let (server, _) = exported(&guard, &rx, "0af7651916cd43dd8448eb211c80319c");
     assert_eq!(server.name, "GET /api/research/{id}");
     assert_eq!(server.kind, 2, "server span");
     assert_eq!(server.parent_span_id, "b7ad6b7169203331");
@@ -173,15 +165,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
         .send()
         .unwrap();
     assert_eq!(purge.status(), 200);
-    assert!(guard.flush());
-    let spans = rx.wait_for(Duration::from_secs(10), |s| {
-        s.iter()
-            .any(|s| s.trace_id == "1af7651916cd43dd8448eb211c80319c")
-    });
-    let purge = spans
-        .iter()
-        .find(|s| s.trace_id == "1af7651916cd43dd8448eb211c80319c")
-        .unwrap();
+    let (purge, _) = exported(&guard, &rx, "1af7651916cd43dd8448eb211c80319c");
     // The conventions' name for a non-standard method: never the client's token.
     assert_eq!(purge.name, "HTTP /api/cache/{key}");
     assert_eq!(purge.attributes["http.request.method"], "_OTHER");
@@ -212,15 +196,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
         .send()
         .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(guard.flush());
-    let spans = rx.wait_for(Duration::from_secs(10), |s| {
-        s.iter()
-            .any(|s| s.trace_id == "2af7651916cd43dd8448eb211c80319c")
-    });
-    let long = spans
-        .iter()
-        .find(|s| s.trace_id == "2af7651916cd43dd8448eb211c80319c")
-        .unwrap();
+    let (long, spans) = exported(&guard, &rx, "2af7651916cd43dd8448eb211c80319c");
     let path = &long.attributes["url.path"];
     assert_eq!(path.len(), 1024, "url.path capped");
     assert!(path.starts_with("/api/research/xxx"), "{path}");
@@ -387,4 +363,23 @@ fn open_connections_follow_real_tcp_connections() {
     wait_for(1.0);
     drop(conns);
     wait_for(0.0);
+}
+
+/// Flushes the span queue, waits for trace `trace_id` at the receiver and returns
+/// its span, with every span received so far.
+fn exported(
+    guard: &megaobs::TracingGuard,
+    rx: &Receivers,
+    trace_id: &str,
+) -> (ReceivedSpan, Vec<ReceivedSpan>) {
+    assert!(guard.flush());
+    let spans = rx.wait_for(Duration::from_secs(10), |s| {
+        s.iter().any(|s| s.trace_id == trace_id)
+    });
+    let span = spans
+        .iter()
+        .find(|s| s.trace_id == trace_id)
+        .cloned()
+        .expect("the span of the trace is exported");
+    (span, spans)
 }

@@ -20,17 +20,13 @@ use crate::trace::{extract_context_any, ActiveSpan, TracingContext};
 const MAX_METHOD_LEN: usize = 32;
 /// Longest `url.path` kept: a client chooses it too, and spans wait in a queue
 /// bounded in spans, not bytes (2,048 spans × a 64 KiB path would be 128 MiB).
-pub(crate) const MAX_PATH_LEN: usize = 1024;
+const MAX_PATH_LEN: usize = 1024;
 /// Longest `user_agent.original` kept (same reason).
-pub(crate) const MAX_USER_AGENT_LEN: usize = 512;
+const MAX_USER_AGENT_LEN: usize = 512;
 
 /// `s` cut to at most `max` bytes, at a character boundary.
 fn capped(s: &str, max: usize) -> String {
-    let mut cut = s.len().min(max);
-    while !s.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    s[..cut].to_string()
+    crate::text::prefix(s, max).to_string()
 }
 
 /// Records `mega_agent_http_requests_total{method,path,status}` and

@@ -227,14 +227,7 @@ impl<V> LabelMap<V> {
 }
 
 fn truncate(key: &str) -> &str {
-    if key.len() <= MAX_LABEL_VALUE_BYTES {
-        return key;
-    }
-    let mut end = MAX_LABEL_VALUE_BYTES;
-    while !key.is_char_boundary(end) {
-        end -= 1;
-    }
-    &key[..end]
+    crate::text::prefix(key, MAX_LABEL_VALUE_BYTES)
 }
 
 #[cfg(test)]

@@ -66,12 +66,7 @@ pub fn extract_context(headers: &http::HeaderMap) -> Context {
 /// versions, `tracestate`, `baggage`, whitespace — goes through the propagator.
 fn plain_traceparent(headers: &http::HeaderMap) -> Option<opentelemetry::trace::SpanContext> {
     use opentelemetry::trace::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-    let mut all = headers.get_all(&TRACEPARENT).iter();
-    let v = all.next()?.as_bytes();
-    if all.next().is_some() {
-        // Repeated: invalid (W3C), which the propagator path answers.
-        return None;
-    }
+    let v = single(headers, &TRACEPARENT)?.as_bytes();
     if v.len() != 55 || &v[..3] != b"00-" || v[35] != b'-' || v[52] != b'-' {
         return None;
     }
@@ -91,6 +86,14 @@ fn plain_traceparent(headers: &http::HeaderMap) -> Option<opentelemetry::trace::
     );
     // All-zero ids are invalid: no parent, as with the propagator.
     sc.is_valid().then_some(sc)
+}
+
+/// The value of header `name` if it appears exactly once. A repeated
+/// `traceparent` is invalid (W3C trace context): a request carrying two starts a
+/// new trace rather than pick one, on both extraction paths.
+fn single<'a>(headers: &'a http::HeaderMap, name: &HeaderName) -> Option<&'a http::HeaderValue> {
+    let mut all = headers.get_all(name).iter();
+    all.next().filter(|_| all.next().is_none())
 }
 
 /// `digits` (at most 32 lowercase hex digits) as a number; `None` for any other byte.
@@ -129,12 +132,7 @@ impl Headers<'_> {
 impl opentelemetry::propagation::Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         let value = match Self::known(key) {
-            // A repeated `traceparent` is invalid (W3C trace context): a request
-            // carrying two starts a new trace rather than pick one.
-            Some(name) if *name == TRACEPARENT => {
-                let mut all = self.0.get_all(name).iter();
-                all.next().filter(|_| all.next().is_none())
-            }
+            Some(name) if *name == TRACEPARENT => single(self.0, name),
             Some(name) => self.0.get(name),
             None => self.0.get(key),
         };

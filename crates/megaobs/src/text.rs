@@ -1,0 +1,28 @@
+//! Bounding text that callers or clients choose (label values, span attributes).
+
+/// The longest prefix of `s` that is at most `max` bytes and ends on a character
+/// boundary (`s` itself when it fits).
+pub(crate) fn prefix(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix;
+
+    #[test]
+    fn cuts_at_a_character_boundary() {
+        assert_eq!(prefix("short", 10), "short");
+        assert_eq!(prefix("abcdef", 3), "abc");
+        // 'é' is two bytes: a cut inside it moves back before it.
+        assert_eq!(prefix("aé", 2), "a");
+        assert_eq!(prefix("", 0), "");
+    }
+}
