@@ -37,11 +37,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .unwrap_or_else(|| "127.0.0.1:18081".into())
         .parse()?;
     // Spans are created as in production (TRACING_SAMPLE_RATE, default 1.0) and
-    // go through megaobs' batch processor, whose exporter sends them nowhere.
+    // go through megaobs' batch processor with its default queue, whose exporter
+    // sends them nowhere. Spans lost to a full queue are counted in
+    // `otel_spans_dropped_total`, served on port +3 (`/metrics`).
     let _tracing = megaobs::trace::init_tracing_with_exporter(
-        TracingConfig::from_env()?
-            .exporter(TracingExporter::None)
-            .max_queue_size(65_536),
+        TracingConfig::from_env()?.exporter(TracingExporter::None),
         Discard,
     )?;
     // BENCH_TRACE_HEADERS=none|traceresponse|x-trace-id|both (default: the layer's default).
@@ -75,9 +75,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let b = tokio::net::TcpListener::bind(observed).await?;
     let c = tokio::net::TcpListener::bind(next(observed, 1)).await?;
     let d = tokio::net::TcpListener::bind(next(observed, 2)).await?;
+    let e = tokio::net::TcpListener::bind(next(observed, 3)).await?;
     println!(
         "bare http://{bare}/api/research/1  observed http://{observed}/api/research/1  \
-         observe only: port +1, rate limit only: port +2"
+         observe only: port +1, rate limit only: port +2, /metrics: port +3"
     );
     let plain = tokio::spawn(async move {
         axum::serve(a, app().into_make_service_with_connect_info::<SocketAddr>()).await
@@ -89,6 +90,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await
     });
+    let metrics = megaobs::http::observability_routes(
+        megaobs::metrics().clone(),
+        megaobs::http::Readiness::new(),
+    );
+    let metrics = tokio::spawn(async move { axum::serve(e, metrics).await });
     let limit = tokio::spawn(async move {
         axum::serve(
             d,
@@ -101,6 +107,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         instrumented.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await?;
-    let _ = (plain.await, observe.await, limit.await);
+    let _ = (plain.await, observe.await, limit.await, metrics.await);
     Ok(())
 }

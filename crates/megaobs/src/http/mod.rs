@@ -35,7 +35,7 @@ mod span_name;
 
 pub use connections::{CountConnections, CountedConnection};
 pub use observe::{Observe, ObserveLayer, ResponseFuture, TraceHeaders};
-pub use rate_limit::{ClientKey, RateLimit, RateLimitLayer};
+pub use rate_limit::{ClientKey, RateLimit, RateLimitFuture, RateLimitLayer};
 pub use routes::{not_found, observability_routes, Readiness};
 
 /// The `path` label of requests that matched no route (never the raw URL).

@@ -266,12 +266,9 @@ where
         let route = state.route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
         // Recorded with the span still current, so the latency histogram gets the
         // exemplar (for a sampled span).
-        state.collector.record_http_request(
-            state.method.as_str(),
-            route,
-            status,
-            state.start.elapsed(),
-        );
+        state
+            .collector
+            .record_http_request_as(state.method, route, status, state.start.elapsed());
         drop(entered);
         if let Some(active) = &state.span {
             let s = active.context().span();
@@ -299,26 +296,36 @@ const TRACERESPONSE: HeaderName = HeaderName::from_static("traceresponse");
 /// The trace id alone, for humans and log searches.
 const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 
+/// Each byte's two lowercase hex digits, for [`add_trace_headers`].
+static HEX_PAIRS: [[u8; 2]; 256] = {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut t = [[0u8; 2]; 256];
+    let mut i = 0;
+    while i < 256 {
+        t[i] = [HEX[i >> 4], HEX[i & 0xf]];
+        i += 1;
+    }
+    t
+};
+
 /// Adds the `traceresponse` and/or `x-trace-id` values, hex-encoded on the stack
-/// (no formatting machinery: this runs for every response).
+/// a byte pair at a time (no formatting machinery: this runs for every response).
 fn add_trace_headers(
     headers: &mut http::HeaderMap,
     sc: &opentelemetry::trace::SpanContext,
     which: TraceHeaders,
 ) {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
     if which == TraceHeaders::None {
         return;
     }
     let mut buf = *b"00-00000000000000000000000000000000-0000000000000000-00";
-    let mut put = |at: usize, bytes: &[u8]| {
-        for (i, b) in bytes.iter().enumerate() {
-            buf[at + 2 * i] = HEX[usize::from(b >> 4)];
-            buf[at + 2 * i + 1] = HEX[usize::from(b & 0xf)];
+    let put = |buf: &mut [u8], bytes: &[u8]| {
+        for (pair, &b) in buf.chunks_exact_mut(2).zip(bytes) {
+            pair.copy_from_slice(&HEX_PAIRS[usize::from(b)]);
         }
     };
-    put(3, &sc.trace_id().to_bytes());
-    put(36, &sc.span_id().to_bytes());
+    put(&mut buf[3..35], &sc.trace_id().to_bytes());
+    put(&mut buf[36..52], &sc.span_id().to_bytes());
     if sc.is_sampled() {
         buf[54] = b'1';
     }

@@ -2,6 +2,7 @@
 
 use std::collections::hash_map::RandomState;
 use std::future::Future;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::pin::Pin;
@@ -14,7 +15,7 @@ use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderName, Request, Response, StatusCode};
 use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DefaultKeyedStateStore;
+use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use tower::{Layer, Service};
 
@@ -23,8 +24,35 @@ use crate::metrics::MetricsCollector;
 
 /// Clients are keyed by a 64-bit hash of their identity: no allocation per
 /// request, 8 bytes per tracked client, and a collision (odds ~n²/2⁶⁵) only
-/// makes two clients share a bucket.
-type Limiter = RateLimiter<u64, DefaultKeyedStateStore<u64>, DefaultClock>;
+/// makes two clients share a bucket. That hash is keyed with a secret
+/// ([`client`]), so the map indexes buckets by it as it is ([`KeyIsHash`])
+/// rather than hashing it a second time.
+type Limiter =
+    RateLimiter<u64, DashMapStateStore<u64, BuildHasherDefault<KeyIsHash>>, DefaultClock>;
+
+/// The hasher of the limiter's map: a client key is already a secret-keyed
+/// SipHash of the client's identity (uniform, and not chosen by the client), so
+/// it is its own hash. Written here because no crate offers a pass-through
+/// hasher for keys that are hashes already; any other input is mixed with FxHash
+/// steps, though the map only ever hashes its `u64` keys.
+#[derive(Debug, Default, Clone, Copy)]
+struct KeyIsHash(u64);
+
+impl Hasher for KeyIsHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, key: u64) {
+        self.0 = key;
+    }
+}
 
 /// Most client keys tracked before idle ones are pruned early.
 const MAX_TRACKED_CLIENTS: usize = 100_000;
@@ -81,7 +109,7 @@ impl RateLimitLayer {
             state: Arc::new(State {
                 policy: policy.to_string(),
                 quota,
-                limiter: RateLimiter::keyed(quota),
+                limiter: RateLimiter::dashmap_with_hasher(quota, BuildHasherDefault::default()),
                 key: ClientKey::ApiKeyThenPeerIp(HeaderName::from_static("x-api-key")),
                 keys: RandomState::new(),
                 collector,
@@ -102,7 +130,7 @@ impl RateLimitLayer {
             state: Arc::new(State {
                 policy: s.policy.clone(),
                 quota: s.quota,
-                limiter: RateLimiter::keyed(s.quota),
+                limiter: RateLimiter::dashmap_with_hasher(s.quota, BuildHasherDefault::default()),
                 key,
                 keys: s.keys.clone(),
                 collector: s.collector.clone(),
@@ -142,60 +170,62 @@ fn peer_ip<B>(req: &Request<B>) -> Option<IpAddr> {
 }
 
 fn client<B>(key: &ClientKey, keys: &RandomState, req: &Request<B>) -> u64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
     // A hasher keyed with a secret chosen at start (SipHash with random keys):
     // the same client maps to the same bucket for the layer's life, and a client
     // cannot choose an API key whose hash lands in another client's bucket — with
     // a fixed-key hash (FxHash, invertible) it could, and spend that client's
     // quota for it (a targeted denial of service).
-    let mut h = keys.build_hasher();
+    //
+    // The identity is hashed in one `write` (SipHash's cost is per call as much
+    // as per byte), prefixed by its kind so an API key never equals an address.
     let header_value = |name: &HeaderName| {
         req.headers()
             .get(name)
             .map(|v| v.as_bytes())
             .filter(|v| !v.is_empty())
     };
-    let peer = |h: &mut std::hash::DefaultHasher| {
-        (1u8).hash(h);
-        peer_ip(req).hash(h);
+    let hash = |kind: u8, bytes: &[u8]| {
+        let mut h = keys.build_hasher();
+        h.write_u8(kind);
+        h.write(bytes);
+        h.finish()
+    };
+    let ip = |ip: Option<IpAddr>| {
+        // Kind 1 and the address as 16 bytes (IPv4 mapped), or kind 2 for none.
+        match ip {
+            Some(ip) => {
+                let v6 = match ip {
+                    IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                    IpAddr::V6(v6) => v6,
+                };
+                hash(1, &v6.octets())
+            }
+            None => hash(2, &[]),
+        }
     };
     match key {
         ClientKey::ApiKeyThenPeerIp(name) => match header_value(name) {
-            Some(k) => {
-                (0u8).hash(&mut h);
-                k.hash(&mut h);
-            }
-            None => peer(&mut h),
+            Some(k) => hash(0, k),
+            None => ip(peer_ip(req)),
         },
-        ClientKey::PeerIp => peer(&mut h),
+        ClientKey::PeerIp => ip(peer_ip(req)),
         ClientKey::TrustedForwardedFor(name) => {
             let forwarded = header_value(name)
                 .and_then(|v| std::str::from_utf8(v).ok())
                 .and_then(|v| v.split(',').next())
                 .and_then(|first| first.trim().parse::<IpAddr>().ok());
-            match forwarded {
-                Some(ip) => {
-                    (1u8).hash(&mut h);
-                    Some(ip).hash(&mut h);
-                }
-                None => peer(&mut h),
-            }
+            ip(forwarded.or_else(|| peer_ip(req)))
         }
     }
-    h.finish()
 }
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 
 impl<S, B> Service<Request<B>> for RateLimit<S>
 where
-    S: Service<Request<B>, Response = Response<Body>> + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
+    S: Service<Request<B>, Response = Response<Body>>,
 {
     type Response = Response<Body>;
     type Error = S::Error;
-    type Future = BoxFuture<Result<Response<Body>, S::Error>>;
+    type Future = RateLimitFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -213,7 +243,11 @@ where
         }
         let key = client(&s.key, &s.keys, &req);
         match s.limiter.check_key(&key) {
-            Ok(()) => Box::pin(self.inner.call(req)),
+            Ok(()) => RateLimitFuture {
+                state: Outcome::Passed {
+                    inner: self.inner.call(req),
+                },
+            },
             Err(not_until) => {
                 s.collector.record_rate_limit_rejection(&s.policy);
                 let wait = not_until.wait_time_from(s.limiter.clock().now());
@@ -227,14 +261,150 @@ where
                     .header(header::RETRY_AFTER, secs.to_string())
                     .header(header::CONTENT_TYPE, "application/json")
                     .body(Body::from(body));
-                Box::pin(async move {
-                    Ok(resp.unwrap_or_else(|_| {
-                        let mut r = Response::new(Body::empty());
-                        *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-                        r
-                    }))
-                })
+                RateLimitFuture {
+                    state: Outcome::Rejected {
+                        response: Some(resp.unwrap_or_else(|_| bare_429())),
+                    },
+                }
             }
         }
+    }
+}
+
+/// A `429` without headers or body (when building the full one fails).
+fn bare_429() -> Response<Body> {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+    r
+}
+
+pin_project_lite::pin_project! {
+    /// The response future of [`RateLimit`]: the inner service's, or a ready
+    /// `429` (written out rather than boxed: no allocation per request).
+    #[derive(Debug)]
+    pub struct RateLimitFuture<F> {
+        #[pin]
+        state: Outcome<F>,
+    }
+}
+
+pin_project_lite::pin_project! {
+    #[derive(Debug)]
+    #[project = OutcomeProj]
+    enum Outcome<F> {
+        // Within the limit: the inner service answers.
+        Passed { #[pin] inner: F },
+        // Over the limit: the `429`, until it is returned.
+        Rejected { response: Option<Response<Body>> },
+    }
+}
+
+impl<F, E> Future for RateLimitFuture<F>
+where
+    F: Future<Output = Result<Response<Body>, E>>,
+{
+    type Output = Result<Response<Body>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.project().state.project() {
+            OutcomeProj::Passed { inner } => inner.poll(cx),
+            // Polled again after completion (the caller's mistake): another 429.
+            OutcomeProj::Rejected { response } => {
+                Poll::Ready(Ok(response.take().unwrap_or_else(bare_429)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)], peer: Option<&str>) -> Request<()> {
+        let mut b = Request::get("/");
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        let mut req = b.body(()).expect("a valid request");
+        if let Some(p) = peer {
+            let addr: SocketAddr = p.parse().expect("an address");
+            req.extensions_mut().insert(ConnectInfo(addr));
+        }
+        req
+    }
+
+    #[test]
+    fn clients_are_told_apart_by_key_then_address() {
+        let keys = RandomState::new();
+        let api = ClientKey::ApiKeyThenPeerIp(HeaderName::from_static("x-api-key"));
+        let h = |key: &ClientKey, headers: &[(&str, &str)], peer: Option<&str>| {
+            client(key, &keys, &request(headers, peer))
+        };
+        let a = h(&api, &[("x-api-key", "a")], Some("10.0.0.1:1"));
+        // The key decides, whatever the address or port.
+        assert_eq!(a, h(&api, &[("x-api-key", "a")], Some("10.0.0.2:2")));
+        assert_ne!(a, h(&api, &[("x-api-key", "b")], Some("10.0.0.1:1")));
+        // Without a key (or an empty one): the address, not the port.
+        let ip = h(&api, &[], Some("10.0.0.1:1"));
+        assert_eq!(ip, h(&api, &[("x-api-key", "")], Some("10.0.0.1:9")));
+        assert_ne!(ip, h(&api, &[], Some("10.0.0.2:1")));
+        assert_eq!(
+            ip,
+            h(
+                &ClientKey::PeerIp,
+                &[("x-api-key", "a")],
+                Some("10.0.0.1:5")
+            )
+        );
+        // An API key spelling an address's bytes is still another client.
+        let v6 = std::net::Ipv4Addr::new(10, 0, 0, 1)
+            .to_ipv6_mapped()
+            .octets();
+        let as_key = String::from_utf8_lossy(&v6).into_owned();
+        if let Ok(v) = axum::http::HeaderValue::from_str(&as_key) {
+            let mut req = request(&[], Some("10.0.0.1:1"));
+            req.headers_mut().insert("x-api-key", v);
+            assert_ne!(ip, client(&api, &keys, &req));
+        }
+        // No key and no address: one shared bucket, distinct from any address.
+        let none = h(&api, &[], None);
+        assert_eq!(none, h(&ClientKey::PeerIp, &[], None));
+        assert_ne!(none, ip);
+    }
+
+    #[test]
+    fn a_trusted_forwarded_header_names_the_client() {
+        let keys = RandomState::new();
+        let fwd = ClientKey::TrustedForwardedFor(HeaderName::from_static("x-forwarded-for"));
+        let h = |headers: &[(&str, &str)], peer: Option<&str>| {
+            client(&fwd, &keys, &request(headers, peer))
+        };
+        let proxied = h(
+            &[("x-forwarded-for", "203.0.113.7, 10.0.0.9")],
+            Some("10.0.0.9:1"),
+        );
+        // The first address is the client, as if it had connected directly.
+        assert_eq!(proxied, h(&[], Some("203.0.113.7:4")));
+        assert_ne!(
+            proxied,
+            h(&[("x-forwarded-for", "203.0.113.8")], Some("10.0.0.9:1"))
+        );
+        // Unparsable or absent: the peer address.
+        assert_eq!(
+            h(&[("x-forwarded-for", "nonsense")], Some("10.0.0.9:1")),
+            h(&[], Some("10.0.0.9:2"))
+        );
+    }
+
+    #[test]
+    fn the_limiter_map_uses_the_keyed_hash_as_it_is() {
+        let mut h = KeyIsHash::default();
+        h.write_u64(0xdead_beef_0123_4567);
+        assert_eq!(h.finish(), 0xdead_beef_0123_4567);
+        // Other input is still mixed, not ignored.
+        let (mut a, mut b) = (KeyIsHash::default(), KeyIsHash::default());
+        a.write(b"a");
+        b.write(b"b");
+        assert_ne!(a.finish(), b.finish());
     }
 }

@@ -127,8 +127,19 @@ impl MetricsCollector {
     /// (`/api/research/{id}`), never the raw URL; unknown methods count as `OTHER`.
     #[inline]
     pub fn record_http_request(&self, method: &str, path: &str, status: u16, duration: Duration) {
+        self.record_http_request_as(HttpMethod::parse(method), path, status, duration);
+    }
+
+    /// [`Self::record_http_request`] for a method already parsed.
+    #[inline]
+    pub(crate) fn record_http_request_as(
+        &self,
+        method: HttpMethod,
+        path: &str,
+        status: u16,
+        duration: Duration,
+    ) {
         let api = &self.inner.api;
-        let method = HttpMethod::parse(method);
         api.routes.with(path, RouteSeries::default, |r| {
             let s = r.methods[method.index()].get_or_init(|| {
                 Box::new(MethodSeries {
