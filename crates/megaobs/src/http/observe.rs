@@ -1,5 +1,6 @@
 //! [`ObserveLayer`]: per-request metrics and a server span.
 
+use std::borrow::Cow;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
@@ -8,7 +9,7 @@ use std::time::Instant;
 use axum::extract::MatchedPath;
 use axum::http::{HeaderName, HeaderValue, Request, Response};
 use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
-use opentelemetry::KeyValue;
+use opentelemetry::{KeyValue, Value};
 use tower::{Layer, Service};
 
 use super::span_name::span_name;
@@ -157,60 +158,71 @@ where
 /// Starts the server span `METHOD /route`, continuing the caller's trace. The
 /// name is needed even when the span is not sampled: log lines written while
 /// handling the request name it. The attributes are not: most requests are not
-/// sampled, and only recording spans get them (none allocates otherwise).
+/// sampled, and only sampled spans build them.
 fn server_span<B>(
     req: &Request<B>,
     method: HttpMethod,
     route: &Option<MatchedPath>,
 ) -> Option<ActiveSpan> {
     let route_str = route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
-    let span = TracingContext::builder(span_name(method, route_str))
+    let name = span_name(method, route_str);
+    // The route as a `'static` string when the name is a kept one ("{method}
+    // {route}" ends with it): an attribute value without an allocation.
+    let http_route: Value = match &name {
+        Cow::Borrowed(n) if n.ends_with(route_str) => Value::from(&n[n.len() - route_str.len()..]),
+        _ => Value::from(route_str.to_string()),
+    };
+    TracingContext::builder(name)
         .kind(SpanKind::Server)
         .parent(extract_context_any(req.headers()))
-        .start_active()?;
-    if span.is_recording() {
-        let s = span.context().span();
-        s.set_attributes([
-            KeyValue::new(
-                "http.request.method",
-                // Semantic conventions: unknown methods are `_OTHER`.
-                match method {
-                    HttpMethod::Other => "_OTHER",
-                    m => m.as_str(),
-                },
-            ),
-            KeyValue::new("http.route", route_str.to_string()),
-            KeyValue::new("url.path", capped(req.uri().path(), MAX_PATH_LEN)),
-            KeyValue::new(
-                "url.scheme",
-                if req.uri().scheme_str() == Some("https") {
-                    "https"
-                } else {
-                    "http"
-                },
-            ),
-        ]);
-        if method == HttpMethod::Other {
-            // The conventions keep the client's token here; capped, since a
-            // method can be as long as hyper's request-line buffer.
-            s.set_attribute(KeyValue::new(
-                "http.request.method_original",
-                capped(req.method().as_str(), MAX_METHOD_LEN),
-            ));
-        }
-        if let Some(ua) = req
-            .headers()
-            .get(axum::http::header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-        {
-            s.set_attribute(KeyValue::new(
-                "user_agent.original",
-                capped(ua, MAX_USER_AGENT_LEN),
-            ));
-        }
-    }
-    Some(span)
+        .start_active_with(|attributes| {
+            // Room for all of them and the status code set at the end: the span
+            // keeps this vector, which then never grows.
+            attributes.reserve(MAX_SERVER_ATTRIBUTES);
+            attributes.extend([
+                KeyValue::new(
+                    "http.request.method",
+                    // Semantic conventions: unknown methods are `_OTHER`.
+                    match method {
+                        HttpMethod::Other => "_OTHER",
+                        m => m.as_str(),
+                    },
+                ),
+                KeyValue::new("http.route", http_route),
+                KeyValue::new("url.path", capped(req.uri().path(), MAX_PATH_LEN)),
+                KeyValue::new(
+                    "url.scheme",
+                    if req.uri().scheme_str() == Some("https") {
+                        "https"
+                    } else {
+                        "http"
+                    },
+                ),
+            ]);
+            if method == HttpMethod::Other {
+                // The conventions keep the client's token here; capped, since a
+                // method can be as long as hyper's request-line buffer.
+                attributes.push(KeyValue::new(
+                    "http.request.method_original",
+                    capped(req.method().as_str(), MAX_METHOD_LEN),
+                ));
+            }
+            if let Some(ua) = req
+                .headers()
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+            {
+                attributes.push(KeyValue::new(
+                    "user_agent.original",
+                    capped(ua, MAX_USER_AGENT_LEN),
+                ));
+            }
+        })
 }
+
+/// Most attributes a server span gets: the four always set, the original
+/// method, the user agent and the response's status code.
+const MAX_SERVER_ATTRIBUTES: usize = 7;
 
 /// What a request's [`ResponseFuture`] records when the response is ready.
 #[derive(Debug)]

@@ -176,7 +176,7 @@ impl TracingContextBuilder {
         self
     }
 
-    /// Adds an attribute known at start (visible to samplers).
+    /// Adds an attribute known at start.
     pub fn attribute(mut self, key: impl Into<Key>, value: impl Into<Value>) -> Self {
         self.attributes.push(KeyValue::new(key, value));
         self
@@ -195,13 +195,21 @@ impl TracingContextBuilder {
 
     /// Starts the span as a child of the parent; returns its context (with the
     /// workflow, if any), its id and its name.
-    fn open(mut self) -> Option<(Context, u64, SharedName)> {
+    fn open(self) -> Option<(Context, u64, SharedName)> {
+        self.open_with(|_| {})
+    }
+
+    /// [`Self::open`], with `more` adding attributes only if the span is sampled.
+    fn open_with(
+        mut self,
+        more: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Option<(Context, u64, SharedName)> {
         let t = tracer()?;
         Some(match self.parent.take() {
-            Some(parent) => self.open_in(t, &parent),
+            Some(parent) => self.open_in(t, &parent, more),
             // The current context is borrowed, not cloned (as the SDK's
             // `Tracer::start` does): the new context copies what it needs.
-            None => Context::map_current(|parent| self.open_in(t, parent)),
+            None => Context::map_current(|parent| self.open_in(t, parent, more)),
         })
     }
 
@@ -209,24 +217,26 @@ impl TracingContextBuilder {
         self,
         t: &opentelemetry_sdk::trace::SdkTracer,
         parent: &Context,
+        more: impl FnOnce(&mut Vec<KeyValue>),
     ) -> (Context, u64, SharedName) {
         // Dropped spans never become SDK spans (see `sampling`).
-        let _preset =
-            match super::sampling::decide(parent, &self.name, &self.kind, &self.attributes) {
-                super::sampling::Decision::Dropped(cx) => {
-                    let span_id = u64::from_be_bytes(cx.span().span_context().span_id().to_bytes());
-                    let cx = match self.workflow {
-                        Some(w) => cx.with_value(w),
-                        None => cx,
-                    };
-                    return (cx, span_id, self.name.into());
-                }
-                super::sampling::Decision::Start(preset) => preset,
-            };
+        let _preset = match super::sampling::decide(parent) {
+            super::sampling::Decision::Dropped(cx) => {
+                let span_id = u64::from_be_bytes(cx.span().span_context().span_id().to_bytes());
+                let cx = match self.workflow {
+                    Some(w) => cx.with_value(w),
+                    None => cx,
+                };
+                return (cx, span_id, self.name.into());
+            }
+            super::sampling::Decision::Start(preset) => preset,
+        };
+        let mut attributes = self.attributes;
+        more(&mut attributes);
         let span = t
             .span_builder(self.name.clone())
             .with_kind(self.kind)
-            .with_attributes(self.attributes)
+            .with_attributes(attributes)
             .start_with_context(t, parent);
         let span_id = u64::from_be_bytes(span.span_context().span_id().to_bytes());
         let cx = parent.with_span(span);
@@ -256,7 +266,17 @@ impl TracingContextBuilder {
     /// around each poll of its future ([`ActiveSpan::enter`]), which also names
     /// log lines, without storing the name in the context (a map copy).
     pub(crate) fn start_active(self) -> Option<ActiveSpan> {
-        let (cx, span_id, name) = self.open()?;
+        self.start_active_with(|_| {})
+    }
+
+    /// [`Self::start_active`], with `more` adding attributes only if the span is
+    /// sampled: most spans are not, and need not build them. The span keeps the
+    /// vector, so reserving room for attributes set later saves a reallocation.
+    pub(crate) fn start_active_with(
+        self,
+        more: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Option<ActiveSpan> {
+        let (cx, span_id, name) = self.open_with(more)?;
         Some(ActiveSpan::new(cx, span_id, name))
     }
 

@@ -49,7 +49,7 @@ use std::time::Duration;
 
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::KeyValue;
-use opentelemetry_sdk::trace::{Sampler, SdkTracer, SdkTracerProvider};
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
@@ -303,7 +303,7 @@ impl Prepared {
         let tracer = provider.tracer(SCOPE);
         let _ = TRACER.set(tracer);
         // The same sampler, for decisions made before the SDK is asked for a span.
-        sampling::install(sampler(sample_rate));
+        sampling::install(sample_rate);
         opentelemetry::global::set_tracer_provider(provider.clone());
         propagation::install_global();
         let _ = crate::metrics::set_exemplar_source(OtelExemplars);
@@ -435,11 +435,6 @@ type Built = (
     Runtime,
 );
 
-/// Parent-based ratio sampling (`TRACING_SAMPLE_RATE`).
-fn sampler(rate: f64) -> Sampler {
-    Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(rate)))
-}
-
 fn build_provider(
     c: &TracingConfig,
     collector: MetricsCollector,
@@ -464,7 +459,9 @@ fn build_provider(
         .build();
     let settings = settings(c);
     let builder = SdkTracerProvider::builder()
-        .with_sampler(sampling::Presampled(sampler(c.sample_rate)))
+        .with_sampler(sampling::Presampled(sampling::parent_ratio_sampler(
+            c.sample_rate,
+        )))
         // Gives a root span the trace id `sampling::decide` sampled it on.
         .with_id_generator(sampling::PresetIds::default())
         .with_resource(resource);
