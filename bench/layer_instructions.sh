@@ -28,7 +28,7 @@ per_request() { # router, [traceparent] → instructions per request
 echo "== instructions per request (TRACING_SAMPLE_RATE=${TRACING_SAMPLE_RATE:-0.1})"
 bare=$(per_request bare)
 echo "bare router        $bare"
-for r in observe rate-limit both; do
+for r in observe rate-limit both both-two-calls; do
   n=$(per_request "$r")
   echo "$(printf '%-18s' "$r") $n ($(( n - bare )) more than bare)"
 done

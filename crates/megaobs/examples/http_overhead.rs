@@ -54,14 +54,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let observe = || ObserveLayer::new(megaobs::metrics().clone()).trace_headers(headers);
     let collector = megaobs::metrics().clone();
     let app = || Router::new().route("/api/research/{id}", get(|| async { "ok" }));
-    let instrumented = app()
-        .layer(RateLimitLayer::new(
+    // Both layers in one `Router::layer` call, as the docs recommend.
+    let instrumented = app().layer(tower::ServiceBuilder::new().layer(observe()).layer(
+        RateLimitLayer::new(
             "bench",
             1_000_000,
             Duration::from_secs(1),
             collector.clone(),
-        ))
-        .layer(observe());
+        ),
+    ));
     // Two more servers on the next ports, one layer each, to split the cost.
     let only_observe = app().layer(observe());
     let only_limit = app().layer(RateLimitLayer::new(

@@ -785,14 +785,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .route("/api/reviews/pending", get(pending_reviews))
         .fallback(megaobs::http::not_found)
         .with_state(Arc::clone(&app))
-        .layer(DefaultBodyLimit::max(64 * 1024))
-        .layer(RateLimitLayer::from_config(
-            "api_default",
-            &config.api,
-            collector.clone(),
-        ))
-        // Both trace headers: `curl -i` shows the id to paste into Jaeger or a log search.
-        .layer(ObserveLayer::new(collector.clone()).trace_headers(TraceHeaders::Both));
+        // One `Router::layer` call for all three, outermost first: axum wraps (and
+        // clones, per request) each route once per `layer` call.
+        .layer(
+            tower::ServiceBuilder::new()
+                // Both trace headers: `curl -i` shows the id to paste into Jaeger or a log search.
+                .layer(ObserveLayer::new(collector.clone()).trace_headers(TraceHeaders::Both))
+                .layer(RateLimitLayer::from_config(
+                    "api_default",
+                    &config.api,
+                    collector.clone(),
+                ))
+                .layer(DefaultBodyLimit::max(64 * 1024)),
+        );
     let router = observability_routes(collector.clone(), readiness.clone()).merge(api);
     let listener = tokio::net::TcpListener::bind(addr)
         .await

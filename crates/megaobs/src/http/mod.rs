@@ -14,9 +14,13 @@
 //! let api = Router::new()
 //!     .route("/api/research/{id}", get(|| async { "result" }))
 //!     .fallback(megaobs::http::not_found) // before the layers, so 404s are observed
-//!     // Router::layer runs after routing, so the route template is known.
-//!     .layer(RateLimitLayer::new("api_default", 60, Duration::from_secs(60), collector.clone()))
-//!     .layer(ObserveLayer::new(collector.clone()));
+//!     // Router::layer runs after routing, so the route template is known. One
+//!     // call for both layers, outermost first: axum wraps each route once per call.
+//!     .layer(
+//!         tower::ServiceBuilder::new()
+//!             .layer(ObserveLayer::new(collector.clone()))
+//!             .layer(RateLimitLayer::new("api_default", 60, Duration::from_secs(60), collector.clone())),
+//!     );
 //! // Merge the API into the observability routes (this order keeps the API's
 //! // fallback; /metrics, /health and /ready stay outside the rate limit).
 //! let app = observability_routes(collector, readiness.clone()).merge(api);
