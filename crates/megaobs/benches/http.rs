@@ -22,8 +22,12 @@ use tower::{Service, ServiceExt};
 
 mod common;
 
+/// The route, built once as `axum::serve` builds it (`with_state`): a router
+/// called as it is rebuilds its layered routes on every request.
 fn router() -> Router {
-    Router::new().route("/api/research/{id}", get(|| async { "ok" }))
+    Router::new()
+        .route("/api/research/{id}", get(|| async { "ok" }))
+        .with_state(())
 }
 
 fn request(traceparent: Option<&str>) -> Request<Body> {
@@ -59,7 +63,11 @@ fn http_layer(c: &mut Criterion) {
         .build()
         .expect("a runtime");
     let bare = RefCell::new(router());
-    let observed = RefCell::new(router().layer(ObserveLayer::new(megaobs::metrics().clone())));
+    let observed = RefCell::new(
+        router()
+            .layer(ObserveLayer::new(megaobs::metrics().clone()))
+            .with_state(()),
+    );
     // Each observed configuration is timed interleaved with the bare router given
     // the same request (`common::interleaved`), so the difference is the layer's
     // own CPU time on the request path.
