@@ -11,19 +11,9 @@ use axum::Router;
 use megaobs::config::{TracingConfig, TracingExporter};
 use megaobs::http::{ObserveLayer, RateLimitLayer, TraceHeaders};
 
-/// Receives every exported batch and drops it.
-#[derive(Debug)]
-struct Discard;
-
-impl opentelemetry_sdk::trace::SpanExporter for Discard {
-    async fn export(
-        &self,
-        batch: Vec<opentelemetry_sdk::trace::SpanData>,
-    ) -> opentelemetry_sdk::error::OTelSdkResult {
-        drop(batch);
-        Ok(())
-    }
-}
+#[path = "support/discard.rs"]
+mod discard;
+use discard::Discard;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -4,21 +4,11 @@
 use std::time::Duration;
 
 use criterion::Criterion;
-use opentelemetry_sdk::error::OTelSdkResult;
-use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 
-/// A span exporter that receives every batch and drops it: spans still go
-/// through a batch processor's queue and export thread, as in production.
-#[derive(Debug)]
-#[allow(dead_code)] // not every bench exports spans
-pub struct Discard;
-
-impl SpanExporter for Discard {
-    async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        std::hint::black_box(batch);
-        Ok(())
-    }
-}
+#[path = "../../examples/support/discard.rs"]
+mod discard;
+#[allow(unused_imports)] // not every bench exports spans
+pub use discard::Discard;
 
 pub fn config() -> Criterion {
     Criterion::default()
