@@ -50,7 +50,7 @@ pub fn extract_context(headers: &http::HeaderMap) -> Context {
         Some(sc) => Context::map_current(|cx| {
             opentelemetry::trace::TraceContextExt::with_remote_span_context(cx, sc)
         }),
-        None => propagator().extract(&Headers(headers)),
+        None => propagator().extract(&Headers::new(headers)),
     }
 }
 
@@ -110,15 +110,35 @@ fn lower_hex(digits: &[u8]) -> Option<u128> {
 }
 
 /// `opentelemetry_http::HeaderExtractor`, with the propagators' own header names
-/// looked up as constants: a lookup by `&str` parses and validates the name
-/// first, three times per request.
-struct Headers<'a>(&'a http::HeaderMap);
+/// looked up as constants (a lookup by `&str` parses and validates the name
+/// first, three times per request), and repeated `tracestate` and `baggage`
+/// headers read as one.
+///
+/// Both are lists that W3C lets a request split over several headers, to be
+/// combined as one comma-separated value (RFC 9110 §5.3); the SDK's propagators
+/// read one value per name (`Extractor::get`), so without the join every entry
+/// after the first header would be lost.
+struct Headers<'a> {
+    map: &'a http::HeaderMap,
+    /// `tracestate`'s values joined, when it appears more than once.
+    tracestate: Option<String>,
+    /// `baggage`'s values joined, when it appears more than once.
+    baggage: Option<String>,
+}
 
 static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 static TRACESTATE: HeaderName = HeaderName::from_static("tracestate");
 static BAGGAGE: HeaderName = HeaderName::from_static("baggage");
 
-impl Headers<'_> {
+impl<'a> Headers<'a> {
+    fn new(map: &'a http::HeaderMap) -> Self {
+        Self {
+            map,
+            tracestate: joined(map, &TRACESTATE),
+            baggage: joined(map, &BAGGAGE),
+        }
+    }
+
     fn known(key: &str) -> Option<&'static HeaderName> {
         match key {
             "traceparent" => Some(&TRACEPARENT),
@@ -129,24 +149,43 @@ impl Headers<'_> {
     }
 }
 
+/// The values of list header `name`, joined with `,`, if it appears more than
+/// once (values that are not visible ASCII are left out, as a single one would be).
+fn joined(map: &http::HeaderMap, name: &HeaderName) -> Option<String> {
+    let mut all = map.get_all(name).iter();
+    let (first, second) = (all.next()?, all.next()?);
+    let values: Vec<&str> = [first, second]
+        .into_iter()
+        .chain(all)
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    Some(values.join(","))
+}
+
 impl opentelemetry::propagation::Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
         let value = match Self::known(key) {
-            Some(name) if *name == TRACEPARENT => single(self.0, name),
-            Some(name) => self.0.get(name),
-            None => self.0.get(key),
+            Some(name) if *name == TRACEPARENT => single(self.map, name),
+            Some(name) if *name == TRACESTATE && self.tracestate.is_some() => {
+                return self.tracestate.as_deref();
+            }
+            Some(name) if *name == BAGGAGE && self.baggage.is_some() => {
+                return self.baggage.as_deref();
+            }
+            Some(name) => self.map.get(name),
+            None => self.map.get(key),
         };
         value.and_then(|v| v.to_str().ok())
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(HeaderName::as_str).collect()
+        self.map.keys().map(HeaderName::as_str).collect()
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
         let values = match Self::known(key) {
-            Some(name) => self.0.get_all(name),
-            None => self.0.get_all(key),
+            Some(name) => self.map.get_all(name),
+            None => self.map.get_all(key),
         };
         let values: Vec<&str> = values.iter().filter_map(|v| v.to_str().ok()).collect();
         (!values.is_empty()).then_some(values)
@@ -366,7 +405,7 @@ mod tests {
     fn same_as_propagator(h: &http::HeaderMap) {
         use opentelemetry::baggage::BaggageExt;
         let fast = extract_context(h);
-        let reference = propagator().extract(&Headers(h));
+        let reference = propagator().extract(&Headers::new(h));
         let (a, b) = (fast.span(), reference.span());
         assert_eq!(a.span_context(), b.span_context(), "{h:?}");
         assert_eq!(
@@ -503,5 +542,43 @@ mod tests {
             only.baggage().get("tenant").map(|v| v.as_str().to_string()),
             Some("acme".to_string())
         );
+    }
+
+    #[test]
+    fn repeated_tracestate_and_baggage_headers_are_one_list() {
+        use opentelemetry::baggage::BaggageExt;
+        let mut h = headers(&[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )]);
+        for (name, value) in [
+            ("tracestate", "congo=t61rcWkgMzE"),
+            ("tracestate", "rojo=00f067aa0ba902b7"),
+            ("baggage", "userId=alice"),
+            ("baggage", "tenant=acme"),
+        ] {
+            h.append(name, value.parse().unwrap());
+        }
+        let cx = extract_context_any(&h);
+        let span = cx.span();
+        let state = span.span_context().trace_state();
+        assert_eq!(state.get("congo"), Some("t61rcWkgMzE"));
+        assert_eq!(
+            state.get("rojo"),
+            Some("00f067aa0ba902b7"),
+            "second header kept"
+        );
+        assert_eq!(state.header(), "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+        let baggage = cx.baggage();
+        assert_eq!(baggage.get("userId").map(|v| v.as_str()), Some("alice"));
+        assert_eq!(baggage.get("tenant").map(|v| v.as_str()), Some("acme"));
+        // Still one traceparent: a second one makes the request a new trace.
+        h.append(
+            "traceparent",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+                .parse()
+                .unwrap(),
+        );
+        assert!(!extract_context_any(&h).span().span_context().is_valid());
     }
 }
