@@ -341,6 +341,16 @@ fn parts(c: &mut Criterion) {
     g.bench_function("recovery_lookup_plus_counter", |b| {
         b.iter(|| mega.record_error_recovery_attempt(black_box("exponential_backoff")))
     });
+    // 64 label values in turn: more than the per-thread cache holds, so most
+    // lookups hash the value and search the map (the path hostile values take).
+    let values: Vec<String> = (0..64).map(|i| format!("strategy_{i:02}")).collect();
+    let mut i = 0;
+    g.bench_function("recovery_lookup_64_values_plus_counter", |b| {
+        b.iter(|| {
+            i = (i + 1) % values.len();
+            mega.record_error_recovery_attempt(black_box(&values[i]))
+        })
+    });
     g.finish();
 }
 criterion_group!(parts_group, parts);

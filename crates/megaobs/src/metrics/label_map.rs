@@ -20,8 +20,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
 use parking_lot::Mutex;
-use rustc_hash::FxBuildHasher;
 
 use super::value::Counter;
 
@@ -33,7 +33,12 @@ pub const MAX_LABEL_VALUE_BYTES: usize = 128;
 
 /// Keys are `Arc<str>` so every snapshot shares one allocation per key: the
 /// thread cache points into it for as long as the map lives.
-type Map<V> = HashMap<Arc<str>, Arc<V>, FxBuildHasher>;
+///
+/// Hashed with a randomly seeded hasher (foldhash, as fast as FxHash on short
+/// strings): label values may come from clients, and with a fixed hash a client
+/// could send values that all collide, making every lookup walk up to `cap` of
+/// them. Each map keeps its seed across snapshots.
+type Map<V> = HashMap<Arc<str>, Arc<V>, RandomState>;
 
 /// Unique id per `LabelMap` ever created (never reused, so a cache entry of a
 /// dropped map can never match a live one).
@@ -196,7 +201,8 @@ impl<V> LabelMap<V> {
             return Arc::clone(&self.overflow_series);
         }
         let series = Arc::new(make());
-        let mut next: Map<V> = Map::with_capacity_and_hasher(current.len() + 1, FxBuildHasher);
+        let mut next: Map<V> =
+            Map::with_capacity_and_hasher(current.len() + 1, current.hasher().clone());
         next.extend(current.iter().map(|(k, v)| (Arc::clone(k), Arc::clone(v))));
         next.insert(key.into(), Arc::clone(&series));
         self.map.store(Arc::new(next));
@@ -233,6 +239,22 @@ fn truncate(key: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_map_hashes_with_its_own_seed_across_snapshots() {
+        use std::hash::BuildHasher;
+        let new = || LabelMap::new(10, Counter::default(), Arc::new(Counter::default()));
+        let (a, b): (LabelMap<Counter>, LabelMap<Counter>) = (new(), new());
+        let hash = |m: &LabelMap<Counter>| m.map.load().hasher().hash_one("gpt-4");
+        // A fixed hash would let a client choose colliding values for any map.
+        assert_ne!(hash(&a), hash(&b));
+        // A new value publishes a new snapshot: same seed, so old keys still hash alike.
+        let before = hash(&a);
+        a.with("gpt-4", Counter::default, Counter::inc);
+        a.with("claude", Counter::default, Counter::inc);
+        assert_eq!(hash(&a), before);
+        assert_eq!(a.len(), 2);
+    }
 
     #[test]
     fn caps_distinct_values_and_counts_overflow() {
