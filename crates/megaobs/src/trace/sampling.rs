@@ -4,8 +4,9 @@
 //! Most spans are not sampled (a 10% rate drops nine in ten). The SDK still builds
 //! each of them: a boxed span object, a handle on the tracer (two shared reference
 //! counts touched at start and at end), span limits and a builder, only to end
-//! with a span that records nothing. megaobs makes the same decision first, with the
-//! same sampler, and for a drop puts a non-recording span context (fresh span id,
+//! with a span that records nothing. megaobs makes the same decision first (the
+//! provider's sampler, [`parent_ratio_sampler`], computed directly), and for a
+//! drop puts a non-recording span context (fresh span id,
 //! the trace id, unsampled flags) in the `Context` directly: children, log lines and
 //! outgoing `traceparent` headers see the same ids the SDK would have given.
 //!
