@@ -63,11 +63,7 @@ fn http_layer(c: &mut Criterion) {
         .build()
         .expect("a runtime");
     let bare = RefCell::new(router());
-    let observed = RefCell::new(
-        router()
-            .layer(ObserveLayer::new(megaobs::metrics().clone()))
-            .with_state(()),
-    );
+    let observed = RefCell::new(router().layer(ObserveLayer::new(megaobs::metrics().clone())));
     // Each observed configuration is timed interleaved with the bare router given
     // the same request (`common::interleaved`), so the difference is the layer's
     // own CPU time on the request path.

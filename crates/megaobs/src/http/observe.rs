@@ -166,11 +166,9 @@ fn server_span<B>(
 ) -> Option<ActiveSpan> {
     let route_str = route.as_ref().map_or(UNMATCHED_ROUTE, |r| r.as_str());
     let name = span_name(method, route_str);
-    // The route as a `'static` string when the name is a kept one ("{method}
-    // {route}" ends with it): an attribute value without an allocation.
-    let http_route: Value = match &name {
-        Cow::Borrowed(n) if n.ends_with(route_str) => Value::from(&n[n.len() - route_str.len()..]),
-        _ => Value::from(route_str.to_string()),
+    let kept_name: Option<&'static str> = match &name {
+        Cow::Borrowed(n) => Some(n),
+        Cow::Owned(_) => None,
     };
     TracingContext::builder(name)
         .kind(SpanKind::Server)
@@ -179,6 +177,12 @@ fn server_span<B>(
             // Room for all of them and the status code set at the end: the span
             // keeps this vector, which then never grows.
             attributes.reserve(MAX_SERVER_ATTRIBUTES);
+            // The route as a `'static` string when the name is a kept one
+            // ("{method} {route}" ends with it): a value without an allocation.
+            let http_route: Value = match kept_name {
+                Some(n) if n.ends_with(route_str) => Value::from(&n[n.len() - route_str.len()..]),
+                _ => Value::from(route_str.to_string()),
+            };
             attributes.extend([
                 KeyValue::new(
                     "http.request.method",

@@ -137,34 +137,24 @@ pub(crate) fn decide(parent: &Context) -> Decision {
     } else {
         psc.trace_id()
     };
-    // What the provider's sampler answers, computed directly (see `RATIO`); the
-    // SDK's samplers keep the parent's trace state.
-    let decision = if parent_ratio_keeps(ratio, parent, trace_id) {
-        SamplingDecision::RecordAndSample
-    } else {
-        SamplingDecision::Drop
-    };
-    if matches!(decision, SamplingDecision::RecordAndSample) {
-        KEPT.with(|k| k.set(Some(trace_id)));
+    // What the provider's sampler answers, computed directly (see `RATIO`).
+    if !parent_ratio_keeps(ratio, parent, trace_id) {
+        // The SDK's samplers keep the parent's trace state.
+        let sc = SpanContext::new(
+            trace_id,
+            ids.new_span_id(),
+            TraceFlags::default(),
+            false,
+            psc.trace_state().clone(),
+        );
+        // Despite its name, this only wraps the span context: the span is local.
+        return Decision::Dropped(parent.with_remote_span_context(sc));
     }
-    match decision {
-        SamplingDecision::Drop => {
-            let sc = SpanContext::new(
-                trace_id,
-                ids.new_span_id(),
-                TraceFlags::default(),
-                false,
-                psc.trace_state().clone(),
-            );
-            // Despite its name, this only wraps the span context: the span is local.
-            Decision::Dropped(parent.with_remote_span_context(sc))
-        }
-        _ if root => {
-            PRESET_TRACE_ID.with(|p| p.set(Some(trace_id)));
-            Decision::Start(PresetGuard(true))
-        }
-        _ => Decision::Start(PresetGuard(true)),
+    KEPT.with(|k| k.set(Some(trace_id)));
+    if root {
+        PRESET_TRACE_ID.with(|p| p.set(Some(trace_id)));
     }
+    Decision::Start(PresetGuard(true))
 }
 
 /// Clears the preset trace id and the kept decision when dropped (after the SDK
