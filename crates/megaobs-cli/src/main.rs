@@ -120,7 +120,7 @@ fn parse_ratio(s: &str) -> Result<f64, String> {
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum Style {
-    /// A Markdown table (as in the README).
+    /// A Markdown table (as in docs/metrics.md).
     Markdown,
     /// One metric name per line.
     Names,

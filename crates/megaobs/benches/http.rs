@@ -82,7 +82,7 @@ fn http_layer(c: &mut Criterion) {
     pair(c, "http_request_tracing_off", None);
     // From here on tracing is on: sampled spans go through megaobs' batch
     // processor (its queue, its export thread) to an exporter that discards them.
-    let guard = megaobs::trace::init_tracing_with_exporter(
+    let guard = megaobs::init_tracing_with_exporter(
         TracingConfig::default()
             .exporter(TracingExporter::None)
             .sample_rate(0.1)

@@ -87,7 +87,7 @@ fn tracing(c: &mut Criterion) {
     g.bench_function("megaobs_trace_function", |b| b.iter(megaobs_macro_span));
     g.finish();
 
-    let guard = megaobs::trace::init_tracing_with_exporter(
+    let guard = megaobs::init_tracing_with_exporter(
         TracingConfig::default()
             .exporter(TracingExporter::None)
             .max_queue_size(65_536)

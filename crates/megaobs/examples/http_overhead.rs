@@ -30,7 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // go through megaobs' batch processor with its default queue, whose exporter
     // sends them nowhere. Spans lost to a full queue are counted in
     // `otel_spans_dropped_total`, served on port +3 (`/metrics`).
-    let _tracing = megaobs::trace::init_tracing_with_exporter(
+    let _tracing = megaobs::init_tracing_with_exporter(
         TracingConfig::from_env()?.exporter(TracingExporter::None),
         Discard,
     )?;

@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.1);
-    let _tracing = megaobs::trace::init_tracing_with_exporter(
+    let _tracing = megaobs::init_tracing_with_exporter(
         TracingConfig::default()
             .exporter(TracingExporter::None)
             .sample_rate(sample_rate)

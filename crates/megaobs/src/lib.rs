@@ -35,49 +35,45 @@
 #![warn(missing_docs)]
 
 pub mod config;
+mod core;
 #[cfg(feature = "dashboards")]
 pub mod dashboards;
 mod error;
 #[cfg(feature = "axum")]
 pub mod http;
+#[cfg(all(feature = "tracing", feature = "logging"))]
+mod install;
+#[cfg(feature = "logging")]
 pub mod logging;
+#[cfg(feature = "metrics")]
 pub mod metrics;
-mod subscriber;
-mod text;
+#[cfg(feature = "tracing")]
 pub mod trace;
 
 /// The README's Rust snippets, compiled and run as doctests.
-#[cfg(doctest)]
+#[cfg(all(doctest, feature = "axum", feature = "tracing", feature = "logging"))]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use config::{ApiConfig, LoggingConfig, MetricsConfig, ObservabilityConfig, TracingConfig};
+#[cfg(feature = "axum")]
+pub use config::ApiConfig;
+#[cfg(feature = "logging")]
+pub use config::LoggingConfig;
+#[cfg(feature = "metrics")]
+pub use config::MetricsConfig;
+pub use config::ObservabilityConfig;
+#[cfg(feature = "tracing")]
+pub use config::TracingConfig;
 pub use error::{Error, Result};
-pub use logging::{init_logging, LoggingGuard};
+#[cfg(all(feature = "tracing", feature = "logging"))]
+pub use install::{
+    init, init_logging, init_tracing, init_tracing_with, init_tracing_with_exporter, Telemetry,
+};
+#[cfg(feature = "logging")]
+pub use logging::{LogLayer, LoggingGuard};
+#[cfg(feature = "tracing")]
 pub use megaobs_macros::{trace_async, trace_function, trace_workflow_node};
+#[cfg(feature = "metrics")]
 pub use metrics::{get_metrics_collector, metrics, MetricsCollector, WorkflowTimer};
-pub use trace::{init_tracing, TracingContext, TracingGuard};
-
-/// Logging and tracing installed by [`init`]; dropping it exports queued spans,
-/// then writes queued log lines.
-#[derive(Debug)]
-#[must_use = "dropping Telemetry shuts tracing and logging down: keep it for the program's life"]
-pub struct Telemetry {
-    /// The tracing pipeline (first to stop, so its last log lines are written).
-    pub tracing: TracingGuard,
-    /// The log writer.
-    pub logging: LoggingGuard,
-}
-
-/// Installs logging and tracing from `config` in one call (the metrics pillar
-/// needs no setup: [`metrics()`] is ready).
-pub fn init(config: ObservabilityConfig) -> Result<Telemetry> {
-    // Tracing is built (configuration checked, exporter and export thread
-    // made) before logging is installed, and installed after: an error in
-    // either fails the call with nothing installed, so a corrected retry can
-    // succeed.
-    let tracing = trace::prepare(config.tracing, metrics().clone(), None)?;
-    let logging = init_logging(config.logging)?;
-    let tracing = tracing.install()?;
-    Ok(Telemetry { tracing, logging })
-}
+#[cfg(feature = "tracing")]
+pub use trace::{TracingContext, TracingGuard, TracingLayer};

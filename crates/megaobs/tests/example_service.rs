@@ -116,7 +116,7 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
     }
     assert!(!exposition.contains("/no/such/route"));
 
-    // Logs: both files exist, every line is JSON with the seed's fields.
+    // Logs: both files exist, every line is JSON with the original design's fields.
     for f in ["megaagent-pro.log", "megaagent-pro.error.log"] {
         let text =
             std::fs::read_to_string(logs.path().join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));

@@ -13,7 +13,7 @@ fn promtool_finds_nothing_but_the_seed_forced_name() {
     let (ok, out) = promtool_check_metrics(&text);
     assert!(
         out.contains("cache_avg_hit_latency_ms metric names should not contain abbreviated units"),
-        "promtool must still see the seed's cache_avg_hit_latency_ms: {out}"
+        "promtool must still see the original design's cache_avg_hit_latency_ms: {out}"
     );
     assert_eq!(
         unexpected_findings(&out),
@@ -25,7 +25,7 @@ fn promtool_finds_nothing_but_the_seed_forced_name() {
     assert!(!out.contains("error while linting"), "{out}");
     assert!(
         !ok,
-        "promtool reports the seed-forced finding with a non-zero exit"
+        "promtool reports the finding the original name forces with a non-zero exit"
     );
 }
 

@@ -216,7 +216,7 @@ fn filter_applies_to_events_and_accepts_directives() {
     );
     assert_eq!(lines.len(), 2, "{lines:?}");
     let err = LogLayer::builder(quiet(LoggingConfig::default().level("[span]=loud")))
-        .build()
+        .build::<tracing_subscriber::Registry>()
         .map(|_| ())
         .unwrap_err()
         .to_string();
@@ -487,7 +487,7 @@ fn an_unwritable_log_dir_is_an_error_naming_the_path() {
     std::fs::write(&file, b"x").unwrap();
     let bad = file.join("logs");
     let err = LogLayer::builder(LoggingConfig::default().console(false).dir(&bad))
-        .build()
+        .build::<tracing_subscriber::Registry>()
         .map(|_| ())
         .unwrap_err()
         .to_string();

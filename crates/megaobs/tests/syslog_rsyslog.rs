@@ -163,7 +163,7 @@ fn unreachable_tcp_syslog_is_an_init_error() {
         .file(false)
         .syslog(Some(SyslogTarget::Tcp(format!("127.0.0.1:{port}"))));
     let err = LogLayer::builder(config)
-        .build()
+        .build::<tracing_subscriber::Registry>()
         .map(|_| ())
         .unwrap_err()
         .to_string();

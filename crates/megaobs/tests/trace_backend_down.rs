@@ -15,7 +15,7 @@ use megaobs::TracingContext;
 fn a_dead_backend_costs_the_app_nothing_and_recovery_is_automatic() {
     let port = free_port(); // nothing listens here yet
     let metrics = MetricsCollector::new();
-    let guard = megaobs::trace::init_tracing_with(
+    let guard = megaobs::init_tracing_with(
         TracingConfig::default()
             .service_name("down-e2e")
             .exporter(TracingExporter::Otlp)

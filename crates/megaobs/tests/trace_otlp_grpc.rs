@@ -42,7 +42,7 @@ fn spans_logs_and_exemplars_share_one_trace() {
         .service_version("1.2.3")
         .deployment_environment("test")
         .exporter(TracingExporter::Otlp)
-        // The seed's scheme-less form: plain http, not TLS.
+        // The original design's scheme-less form: plain http, not TLS.
         .otlp(format!("127.0.0.1:{}", addr.port()), OtlpProtocol::Grpc)
         .scheduled_delay(Duration::from_millis(100));
     let guard = megaobs::init_tracing(config.clone()).expect("init_tracing");

@@ -1,6 +1,6 @@
 //! Grafana dashboards, Prometheus rules and the local observability stack.
 //!
-//! - [`create_dashboards`] writes the four dashboards of the seed
+//! - [`create_dashboards`] writes the four dashboards of the original design
 //!   (`cache_dashboard.json`, `api_dashboard.json`, `orchestration_dashboard.json`,
 //!   `system_dashboard.json`) in Grafana's dashboard JSON ([`model`]), ready for
 //!   *Dashboards → New → Import* or file provisioning;
@@ -62,7 +62,7 @@ impl Default for DashboardOptions {
     }
 }
 
-/// The four dashboards with their file names, in the seed's order.
+/// The four dashboards with their file names, in the original design's order.
 pub fn dashboards(opts: &DashboardOptions) -> Vec<(&'static str, Dashboard)> {
     vec![
         ("cache_dashboard.json", cache::spec().build(opts)),
@@ -211,6 +211,33 @@ mod tests {
                         "{}",
                         p.title
                     );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dashboard_links_carry_every_field_grafana_requires() {
+        // Grafana's dashboard schema marks these DashboardLink fields required.
+        const REQUIRED: [&str; 10] = [
+            "title",
+            "type",
+            "icon",
+            "tooltip",
+            "url",
+            "tags",
+            "asDropdown",
+            "targetBlank",
+            "includeVars",
+            "keepTime",
+        ];
+        for (file, d) in dashboards(&DashboardOptions::default()) {
+            let json = serde_json::to_value(&d).unwrap();
+            let links = json["links"].as_array().unwrap();
+            assert!(!links.is_empty(), "{file}");
+            for link in links {
+                for key in REQUIRED {
+                    assert!(link.get(key).is_some(), "{file}: link lacks {key}: {link}");
                 }
             }
         }

@@ -145,9 +145,16 @@ pub struct DashboardLink {
     pub keep_time: bool,
     /// Carry the template variable values over.
     pub include_vars: bool,
-    /// The URL (for `"link"`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    /// The URL (for `"link"`; empty for `"dashboards"`).
+    #[serde(default)]
     pub url: String,
+    /// Icon name (`external link`, `dashboard`, `doc`, ...).
+    pub icon: String,
+    /// Hover text.
+    #[serde(default)]
+    pub tooltip: String,
+    /// Open in a new browser tab.
+    pub target_blank: bool,
 }
 
 /// A reference to a data source by plugin type and uid (may be a `${variable}`).

@@ -31,13 +31,19 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
 mod connections;
+#[cfg(feature = "logging")]
+mod log_level;
 mod observe;
 mod rate_limit;
 mod routes;
 mod span_name;
 
+pub use config::ApiConfig;
 pub use connections::{CountConnections, CountedConnection};
+#[cfg(feature = "logging")]
+pub use log_level::log_level_router;
 pub use observe::{Observe, ObserveLayer, ResponseFuture, TraceHeaders};
 pub use rate_limit::{ClientKey, RateLimit, RateLimitFuture, RateLimitLayer};
 pub use routes::{not_found, observability_routes, Readiness};

@@ -27,7 +27,7 @@ const MAX_USER_AGENT_LEN: usize = 512;
 
 /// `s` cut to at most `max` bytes, at a character boundary.
 fn capped(s: &str, max: usize) -> String {
-    crate::text::prefix(s, max).to_string()
+    crate::core::text::prefix(s, max).to_string()
 }
 
 /// Records `mega_agent_http_requests_total{method,path,status}` and

@@ -19,7 +19,7 @@ use governor::state::keyed::DashMapStateStore;
 use governor::{Quota, RateLimiter};
 use tower::{Layer, Service};
 
-use crate::config::ApiConfig;
+use super::config::ApiConfig;
 use crate::metrics::MetricsCollector;
 
 /// Clients are keyed by a 64-bit hash of their identity: no allocation per

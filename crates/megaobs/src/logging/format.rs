@@ -1,4 +1,4 @@
-//! One log line from one `tracing` event: JSON (the seed's fields) or text.
+//! One log line from one `tracing` event: JSON (the original design's fields) or text.
 //!
 //! JSON line: `timestamp`, `level`, `logger` (the event's target), `message`,
 //! `module`, `function` (the enclosing span's name, or null), `line`, `trace_id`

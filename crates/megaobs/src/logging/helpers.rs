@@ -1,4 +1,4 @@
-//! The seed's structured logging helpers, as macros emitting ordinary `tracing`
+//! The original design's structured logging helpers, as macros emitting ordinary `tracing`
 //! events with stable field names (extra `key = value` fields may follow).
 
 /// Logs a workflow event: fields `workflow_name`, `event_type`, then yours.

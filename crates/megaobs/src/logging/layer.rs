@@ -3,43 +3,61 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use opentelemetry::trace::TraceContextExt;
-use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
-use tracing_subscriber::filter::Targets;
-use tracing_subscriber::layer::Context;
+use tracing_subscriber::filter::Filtered;
+use tracing_subscriber::layer::{Context, Filter};
 use tracing_subscriber::registry::LookupSpan;
-use tracing_subscriber::Layer;
+use tracing_subscriber::{Layer, Registry};
 
 use super::format::{LineFormat, SpanInfo};
+use super::level::{LogLevelHandle, SharedFilter};
 use super::writer::WriterHandle;
-use crate::trace::SpanName;
+use crate::core::current_span::{otel_ids, with_current_name, SpanName};
+use crate::core::forward::forward_layer_methods;
 
-/// Formats every enabled event as one line and hands it to the log writer thread.
-///
-/// Get one from [`LogLayer::builder`] to compose your own subscriber, or let
-/// [`init_logging`](super::init_logging) install it. Filtering applies to events
-/// only: spans stay enabled so lines keep their `function`, `trace_id` and `span_id`.
+/// Which spans and events a log layer wants: every span (they give lines their
+/// `function`, `trace_id` and `span_id`), events by the active level filter.
 #[derive(Clone, Debug)]
-pub struct LogLayer {
-    pub(super) format: Arc<LineFormat>,
-    pub(super) filter: Arc<Targets>,
-    pub(super) writer: Arc<WriterHandle>,
-}
+pub(crate) struct LogFilter(pub(crate) SharedFilter);
 
-impl LogLayer {
+impl LogFilter {
+    /// Whether an event with this metadata passes the level filter.
     #[inline]
     fn wants(&self, meta: &Metadata<'_>) -> bool {
-        self.filter.would_enable(meta.target(), meta.level())
+        self.0
+            .load()
+            .targets
+            .would_enable(meta.target(), meta.level())
     }
 
-    /// Spans always (they give lines their context); events by the level filter,
-    /// except `log` records, which share a few callsites and are filtered per
-    /// record by their own target (in `on_event`).
+    /// Spans always; events by the level filter, except `log` records, which
+    /// share a few callsites and are filtered per record by their own target
+    /// (in `on_event`).
+    #[inline]
     pub(crate) fn wants_callsite(&self, meta: &Metadata<'_>) -> bool {
         !meta.is_event() || is_log_record(meta) || self.wants(meta)
+    }
+}
+
+impl<S> Filter<S> for LogFilter {
+    fn enabled(&self, meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
+        self.wants_callsite(meta)
+    }
+
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.wants_callsite(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        // Spans of every level stay visible (they carry ids); events are
+        // filtered per callsite above.
+        None
     }
 }
 
@@ -49,53 +67,33 @@ fn is_log_record(meta: &Metadata<'_>) -> bool {
     meta.target() == "log" && meta.fields().field("log.target").is_some()
 }
 
-/// The trace and span ids of the current OpenTelemetry context, if valid.
-#[inline]
-pub(crate) fn current_otel_ids() -> Option<(u128, u64)> {
-    opentelemetry::Context::map_current(otel_ids)
+/// Formats every event it is given as one line and hands it to the writer
+/// thread; unfiltered (a [`LogFilter`] or the installed subscriber's slot
+/// filter sits around it).
+#[derive(Clone, Debug)]
+pub(crate) struct LineLayer {
+    pub(super) format: Arc<LineFormat>,
+    pub(super) filter: LogFilter,
+    pub(super) writer: Arc<WriterHandle>,
 }
 
-#[inline]
-fn otel_ids(cx: &opentelemetry::Context) -> Option<(u128, u64)> {
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid().then(|| {
-        (
-            u128::from_be_bytes(sc.trace_id().to_bytes()),
-            u64::from_be_bytes(sc.span_id().to_bytes()),
-        )
-    })
+impl LineLayer {
+    pub(crate) fn filter(&self) -> &LogFilter {
+        &self.filter
+    }
 }
 
-impl<S> Layer<S> for LogLayer
+impl<S> Layer<S> for LineLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.wants_callsite(meta) {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
-    }
-
-    fn enabled(&self, meta: &Metadata<'_>, _ctx: Context<'_, S>) -> bool {
-        self.wants_callsite(meta)
-    }
-
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        // Spans of every level stay visible (they carry ids); events are
-        // filtered per callsite above.
-        None
-    }
-
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         // A `log` record's own target, level, module and line (the event's
         // metadata is its level's shared callsite).
         let normalized = event.normalized_metadata();
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        // Another layer may have enabled this callsite: filter again.
-        if !self.wants(meta) {
+        // `log` records share callsites: filter each by its own target.
+        if !self.filter.wants(meta) {
             return;
         }
         let span = ctx.event_span(event);
@@ -120,10 +118,59 @@ where
                     .format(event, meta, info, SystemTime::now(), &mut line);
             };
             match ids {
-                Some((_, id)) => crate::trace::with_current_name(id, &mut write),
+                Some((_, id)) => with_current_name(id, &mut write),
                 None => write(None),
             }
         });
         self.writer.send(line, *meta.level());
     }
+}
+
+/// The logging pillar as a layer: formats every event that passes its level
+/// filter as one line (JSON or text, with the current trace context) and hands
+/// it to the writer thread, which writes the console, rotated files, the error
+/// file, syslog or your own writer without blocking the caller.
+///
+/// Get one from [`LogLayer::builder`] to compose your own subscriber, or let
+/// `megaobs::init_logging` install it. It carries its own per-layer filter:
+/// its level never hides events from the other layers of your subscriber, and
+/// theirs never hide events from it. Spans are always seen, so lines keep their
+/// `function`, `trace_id` and `span_id`. [`LogLayer::level_handle`] changes the
+/// level while the program runs.
+pub struct LogLayer<S = Registry> {
+    inner: Filtered<LineLayer, LogFilter, S>,
+    level: LogLevelHandle,
+}
+
+impl<S> std::fmt::Debug for LogLayer<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogLayer")
+            .field("level", &self.level.current())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S> LogLayer<S> {
+    pub(crate) fn new(layer: LineLayer, level: LogLevelHandle) -> Self
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + 'static,
+    {
+        let filter = layer.filter.clone();
+        Self {
+            inner: layer.with_filter(filter),
+            level,
+        }
+    }
+
+    /// A handle that changes this layer's level while the program runs.
+    pub fn level_handle(&self) -> LogLevelHandle {
+        self.level.clone()
+    }
+}
+
+impl<S> Layer<S> for LogLayer<S>
+where
+    S: Subscriber + for<'a> LookupSpan<'a> + 'static,
+{
+    forward_layer_methods!(inner, S);
 }

@@ -30,10 +30,11 @@
 //! [`LoggingConfig::capture_log_crate`]): their records are filtered by their own
 //! target and written like `tracing` events, with the current trace ids.
 
+mod config;
 mod format;
 mod helpers;
 mod layer;
-pub mod redact;
+mod level;
 mod rotate;
 mod syslog;
 mod timestamp;
@@ -44,14 +45,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use tracing_subscriber::filter::Targets;
+use tracing::Subscriber;
+use tracing_subscriber::registry::LookupSpan;
 
-pub(crate) use layer::current_otel_ids;
+pub use crate::core::redact::{self, Redactor};
+pub use config::{LogFormat, LoggingConfig, SyslogTarget};
+pub(crate) use layer::LineLayer;
 pub use layer::LogLayer;
-pub use redact::Redactor;
-pub(crate) use syslog::hostname;
+pub(crate) use level::most_verbose_of;
+pub use level::LogLevelHandle;
 
-use crate::config::{LogFormat, LoggingConfig};
 use crate::error::{Error, Result};
 use crate::metrics::MetricsCollector;
 use format::LineFormat;
@@ -60,67 +63,6 @@ use writer::{Outputs, WriterHandle};
 
 /// How long dropping a [`LoggingGuard`] waits for queued lines to be written.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Installs the logging pillar into the process' global `tracing` subscriber.
-///
-/// Call once; a second call is an [`Error::AlreadyInstalled`]. It may come
-/// before or after `init_tracing`. A call that fails installs no `log` logger
-/// and no subscriber of its own (it may have created the log directory), short
-/// of another thread installing a global subscriber during the call.
-///
-/// Its [`LoggingConfig::redact`] list is also the one exported spans are redacted
-/// with from then on (an empty list turns redaction off for both); a
-/// [`LogLayer`] composed into your own subscriber leaves spans on the default list.
-///
-/// Keep the guard alive: dropping it writes what is queued and stops the writer
-/// thread.
-pub fn init_logging(config: LoggingConfig) -> Result<LoggingGuard> {
-    // One call at a time: two racing calls must not both pass the checks below.
-    static INSTALLING: std::sync::Mutex<()> = std::sync::Mutex::new(());
-    let _one = INSTALLING
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    // Every reason the call could fail is checked before anything global is
-    // taken (the `tracing` subscriber, the `log` logger): a failed call installs
-    // neither, so the application can still install its own.
-    crate::subscriber::check_installable()?;
-    if crate::subscriber::logging_installed() {
-        return Err(Error::AlreadyInstalled {
-            what: "logging (init_logging)",
-        });
-    }
-    let capture = config.capture_log_crate;
-    let secrets = Redactor::new(&config.redact);
-    let (layer, guard) = LogLayer::builder(config).build()?;
-    if capture {
-        capture_log_crate(&layer.filter)?;
-    }
-    crate::subscriber::install_log_layer(layer)?;
-    // Exported spans are redacted with the same names as log lines.
-    crate::trace::set_redactor(secrets);
-    Ok(guard)
-}
-
-/// Routes the `log` crate's records into `tracing` (hence into the log layer),
-/// up to the most verbose level `filter` lets through: records below it are
-/// refused by `log`'s own level check, before anything is built.
-fn capture_log_crate(filter: &Targets) -> Result<()> {
-    use tracing_log::AsLog;
-    let max = filter
-        .iter()
-        .map(|(_, level)| level)
-        .chain(filter.default_level())
-        .max()
-        .unwrap_or(tracing::level_filters::LevelFilter::OFF);
-    tracing_log::LogTracer::builder()
-        .with_max_level(max.as_log())
-        .init()
-        .map_err(|_| Error::AlreadyInstalled {
-            what: "a `log` crate logger (env_logger or another; keep it with \
-                   LoggingConfig::capture_log_crate(false), which leaves `log` \
-                   records out of megaobs' logs)",
-        })
-}
 
 /// Configures a [`LogLayer`] beyond what [`LoggingConfig`] holds.
 #[must_use]
@@ -164,14 +106,22 @@ impl LogLayerBuilder {
     }
 
     /// Opens the outputs, starts the writer thread, and returns the layer with
-    /// the guard that stops it.
-    pub fn build(self) -> Result<(LogLayer, LoggingGuard)> {
+    /// the guard that stops it. Fails, naming the field or path, on an invalid
+    /// level, an unwritable log directory or an unreachable syslog target.
+    pub fn build<S>(self) -> Result<(LogLayer<S>, LoggingGuard)>
+    where
+        S: Subscriber + for<'a> LookupSpan<'a> + 'static,
+    {
+        let (layer, guard) = self.build_parts()?;
+        let level = guard.level_handle();
+        Ok((LogLayer::new(layer, level), guard))
+    }
+
+    /// [`build`](Self::build) without the per-layer filter around the layer
+    /// (the installed subscriber puts its own slot filter there).
+    pub(crate) fn build_parts(self) -> Result<(LineLayer, LoggingGuard)> {
         let c = self.config;
-        let filter: Targets = c.level.parse().map_err(|e| Error::InvalidConfig {
-            field: "LoggingConfig::level",
-            value: c.level.clone(),
-            reason: format!("{e}; use a level (info) or target=level directives (info,hyper=warn)"),
-        })?;
+        let filter = level::shared_filter(&c.level, "LoggingConfig::level")?;
         let mut file = None;
         let mut error_file = None;
         if c.file {
@@ -206,13 +156,14 @@ impl LogLayerBuilder {
                 path: "megaobs-log-writer thread".into(),
                 source,
             })?;
-        let layer = LogLayer {
+        let level = LogLevelHandle::new(Arc::clone(&filter));
+        let layer = LineLayer {
             format: Arc::new(LineFormat {
                 json: c.format == LogFormat::Json,
                 service: c.service_name.clone(),
                 redactor: Redactor::new(&c.redact),
             }),
-            filter: Arc::new(filter),
+            filter: layer::LogFilter(filter),
             writer: Arc::clone(&writer),
         };
         Ok((
@@ -220,6 +171,7 @@ impl LogLayerBuilder {
             LoggingGuard {
                 writer,
                 thread: Some(thread),
+                level,
             },
         ))
     }
@@ -232,6 +184,7 @@ impl LogLayerBuilder {
 pub struct LoggingGuard {
     writer: Arc<WriterHandle>,
     thread: Option<JoinHandle<()>>,
+    level: LogLevelHandle,
 }
 
 impl LoggingGuard {
@@ -243,6 +196,11 @@ impl LoggingGuard {
     /// Lines dropped because the writer's queue was full.
     pub fn dropped_lines(&self) -> u64 {
         self.writer.dropped()
+    }
+
+    /// A handle that changes the level of this guard's layer while the program runs.
+    pub fn level_handle(&self) -> LogLevelHandle {
+        self.level.clone()
     }
 }
 

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tracing::Level;
 
+use super::config::SyslogTarget;
 use super::timestamp::write_rfc3339_millis;
-use crate::config::SyslogTarget;
 use crate::error::{Error, Result};
 
 /// Facility `user` (1).
@@ -112,7 +112,7 @@ impl Syslog {
         };
         Ok(Self {
             transport,
-            hostname: hostname(),
+            hostname: crate::core::resource::hostname(),
             app_name: app_name
                 .chars()
                 .filter(|c| c.is_ascii_graphic())
@@ -192,27 +192,4 @@ fn tcp_connect(addr: &str) -> io::Result<TcpStream> {
         }
     }
     Err(last)
-}
-
-/// This machine's host name (`-` if unknown), as syslog and `host.name` use it.
-pub(crate) fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: gethostname writes at most `len` bytes into the buffer we own.
-    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
-    let name = if rc == 0 {
-        let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    } else {
-        String::new()
-    };
-    let name: String = name
-        .chars()
-        .filter(|c| c.is_ascii_graphic())
-        .take(255)
-        .collect();
-    if name.is_empty() {
-        "-".to_string()
-    } else {
-        name
-    }
 }

@@ -1,7 +1,7 @@
 //! The catalogue of every metric megaobs exports: name, type, labels, help.
 //!
 //! It is the single source for the exposition's `# HELP`/`# TYPE` lines, for the
-//! README's metric table (`megaobs metrics`) and for the tests that check every
+//! metric table of docs/metrics.md (`megaobs metrics`) and for the tests that check every
 //! family appears.
 
 /// The Prometheus type of a metric.
@@ -37,7 +37,7 @@ pub struct MetricDesc {
     pub labels: &'static [&'static str],
     /// What it measures.
     pub help: &'static str,
-    /// The pillar/domain it belongs to (README grouping).
+    /// The pillar/domain it belongs to (grouping in the docs).
     pub domain: &'static str,
 }
 
@@ -166,7 +166,7 @@ metrics! {
         "Label values folded into __overflow__ by the cardinality guard, by metric.";
 }
 
-/// Renders the catalogue as the Markdown table used in the README.
+/// Renders the catalogue as the Markdown table of docs/metrics.md.
 pub fn markdown_table() -> String {
     let mut s = String::from("| metric | type | labels | meaning |\n| --- | --- | --- | --- |\n");
     for d in ALL {

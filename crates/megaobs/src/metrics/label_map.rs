@@ -233,7 +233,7 @@ impl<V> LabelMap<V> {
 }
 
 fn truncate(key: &str) -> &str {
-    crate::text::prefix(key, MAX_LABEL_VALUE_BYTES)
+    crate::core::text::prefix(key, MAX_LABEL_VALUE_BYTES)
 }
 
 #[cfg(test)]

@@ -36,6 +36,7 @@
 mod api;
 mod cache;
 pub mod catalog;
+mod config;
 mod database;
 mod encode;
 mod exemplar;
@@ -59,6 +60,7 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::Mutex;
 use prometheus_client::registry::Registry;
 
+pub use config::MetricsConfig;
 pub use encode::Format;
 pub use exemplar::{set_exemplar_source, ExemplarSource, SpanRef};
 pub use label_map::{MAX_LABEL_VALUE_BYTES, OVERFLOW_LABEL_VALUE};
@@ -298,7 +300,7 @@ pub fn metrics() -> &'static MetricsCollector {
     GLOBAL.get_or_init(MetricsCollector::new)
 }
 
-/// The seed's name for [`metrics()`].
+/// [`metrics()`] under the original Python API's name.
 pub fn get_metrics_collector() -> &'static MetricsCollector {
     metrics()
 }

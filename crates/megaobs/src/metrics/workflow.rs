@@ -14,7 +14,7 @@ use super::labels::{ReviewDecision, Status};
 use super::value::{Counter, Gauge};
 use super::{Guards, MetricsCollector};
 
-/// Workflows run for seconds to minutes (the seed's example: 15.5 s).
+/// Workflows run for seconds to minutes (15.5 s is typical).
 const WORKFLOW_BUCKETS: &[f64] = &[
     0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
 ];
@@ -171,7 +171,7 @@ impl WorkflowMetrics {
     }
 }
 
-/// Workflow-level recording (the seed's `record_workflow_*` and review helpers).
+/// Workflow-level recording (`record_workflow_*` and the human review helpers).
 impl MetricsCollector {
     /// Records one finished workflow execution: `workflow_executions_total`
     /// and `workflow_duration_seconds` (with an exemplar when a sampled span is current).

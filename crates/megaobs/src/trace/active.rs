@@ -5,7 +5,7 @@
 //! megaobs also names log lines after the innermost megaobs span, and keeping that
 //! name in the `Context` (`Context::with_value`) copies the context's map for every
 //! span. Entering pushes the name on a thread-local stack instead (see
-//! `context::push_name`), which costs nanoseconds: this runs for every HTTP request
+//! `current_span::push_name`), which costs nanoseconds: this runs for every HTTP request
 //! and every `#[trace_async]` call.
 
 use std::future::Future;
@@ -15,7 +15,7 @@ use std::task::{Context as TaskContext, Poll};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry::{Context, ContextGuard};
 
-use super::context::{pop_name, push_name, SharedName};
+use crate::core::current_span::{pop_name, push_name, SharedName};
 
 /// A started span, its id and its name, entered on demand.
 #[derive(Debug)]

@@ -217,7 +217,7 @@ fn redact(spans: &mut [SpanData]) {
     let redactor = super::redactor();
     let mut scrub = |kv: &mut opentelemetry::KeyValue| {
         if redactor.is_secret_cached(kv.key.as_str()) {
-            kv.value = opentelemetry::Value::from(crate::logging::redact::REDACTED);
+            kv.value = opentelemetry::Value::from(crate::core::redact::REDACTED);
         }
     };
     for span in spans {

@@ -1,52 +1,15 @@
 //! Manual spans: [`TracingContext`] and the free helpers acting on the current span.
 
 use std::borrow::Cow;
-use std::cell::RefCell;
-use std::sync::Arc;
 
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer as _};
 use opentelemetry::{Context, ContextGuard, Key, KeyValue, Value};
 
 use super::active::ActiveSpan;
 use super::tracer;
+use crate::core::current_span::{pop_name, push_name, with_name, SharedName, SpanName};
 
-/// The name of a span megaobs started, kept in its context so log lines can name
-/// their `function` (with the span id, to know it is still the innermost span).
-#[derive(Debug, Clone)]
-pub(crate) struct SpanName {
-    pub span_id: u64,
-    pub name: SharedName,
-}
-
-/// A span's name as the per-thread name stack and [`SpanName`] keep it: cloned
-/// for every poll of an entered span, so an owned name is shared, not copied.
-#[derive(Debug, Clone)]
-pub(crate) enum SharedName {
-    /// The usual case: a literal or an interned route name.
-    Static(&'static str),
-    /// A name built at run time, allocated once per span.
-    Shared(Arc<str>),
-}
-
-impl SharedName {
-    pub(crate) fn as_str(&self) -> &str {
-        match self {
-            Self::Static(s) => s,
-            Self::Shared(s) => s,
-        }
-    }
-}
-
-impl From<Cow<'static, str>> for SharedName {
-    fn from(name: Cow<'static, str>) -> Self {
-        match name {
-            Cow::Borrowed(s) => Self::Static(s),
-            Cow::Owned(s) => Self::Shared(s.into()),
-        }
-    }
-}
-
-/// A span that is current while this guard lives (the seed's `with TracingContext(...)`).
+/// A span that is current while this guard lives (Python's `with TracingContext(...) as span`).
 ///
 /// ```
 /// use megaobs::trace::TracingContext;
@@ -89,73 +52,6 @@ impl std::ops::Deref for Current {
     fn deref(&self) -> &Context {
         &self.cx
     }
-}
-
-thread_local! {
-    /// Names of the megaobs spans made current on this thread, innermost last.
-    /// Log lines name their `function` from it. A thread-local stack rather than a
-    /// `Context` value: `Context::with_value` copies the context's map on every
-    /// span (~0.7 µs measured), a push/pop costs nanoseconds.
-    static CURRENT_NAMES: RefCell<Vec<(u64, SharedName)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Pushes the name of span `span_id` on this thread's stack of current names;
-/// returns the id to pop with, or `None` if the stack was unavailable.
-#[inline]
-pub(crate) fn push_name(span_id: u64, name: SharedName) -> Option<u64> {
-    CURRENT_NAMES
-        .try_with(|n| {
-            n.try_borrow_mut()
-                .map(|mut n| n.push((span_id, name)))
-                .is_ok()
-        })
-        .unwrap_or(false)
-        .then_some(span_id)
-}
-
-/// Removes the name [`push_name`] pushed for `span_id`.
-#[inline]
-pub(crate) fn pop_name(span_id: u64) {
-    let _ = CURRENT_NAMES.try_with(|n| {
-        if let Ok(mut n) = n.try_borrow_mut() {
-            // Usually the last entry; guards dropped out of order are found too.
-            match n.last() {
-                Some((last, _)) if *last == span_id => {
-                    n.pop();
-                }
-                _ => {
-                    if let Some(pos) = n.iter().rposition(|(i, _)| *i == span_id) {
-                        n.remove(pos);
-                    }
-                }
-            }
-        }
-    });
-}
-
-/// Calls `f` with the name of the megaobs span `span_id` if it is the innermost
-/// one made current on this thread (else with `None`).
-pub(crate) fn with_current_name<R>(span_id: u64, f: impl FnOnce(Option<&str>) -> R) -> R {
-    let mut f = Some(f);
-    let result = CURRENT_NAMES.try_with(|names| {
-        let names = names.try_borrow().ok();
-        let name = names
-            .as_ref()
-            .and_then(|n| n.last())
-            .filter(|(id, _)| *id == span_id)
-            .map(|(_, name)| name.as_str());
-        f.take().map(|f| f(name))
-    });
-    match (result, f) {
-        (Ok(Some(r)), _) => r,
-        (_, Some(f)) => f(None),
-        (Ok(None), None) | (Err(_), None) => unreachable_result(),
-    }
-}
-
-#[cold]
-fn unreachable_result<R>() -> R {
-    unreachable!("with_current_name: the callback is called exactly once")
 }
 
 /// Builds a [`TracingContext`] with a kind and initial attributes.
@@ -327,7 +223,7 @@ impl TracingContext {
     // The methods below are `#[inline]` with the "no span" test first, so that
     // with tracing off a call is one branch; the work sits in out-of-line helpers.
 
-    /// Sets an attribute (secret-named keys are redacted, see [`crate::logging::redact`]).
+    /// Sets an attribute (secret-named keys are redacted, see [`TracingConfig::redact`](super::TracingConfig::redact)).
     #[inline]
     pub fn set_attribute(&self, key: impl Into<Key>, value: impl Into<Value>) {
         if let Some(cx) = &self.cx {
@@ -380,6 +276,12 @@ impl TracingContext {
     pub fn trace_id(&self) -> Option<String> {
         let cx = self.cx.as_ref()?;
         Some(cx.span().span_context().trace_id().to_string())
+    }
+
+    /// The span id as 16 hex characters, if a span exists.
+    pub fn span_id(&self) -> Option<String> {
+        let cx = self.cx.as_ref()?;
+        Some(cx.span().span_context().span_id().to_string())
     }
 }
 
@@ -457,7 +359,7 @@ pub(crate) fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message:
 /// (whose export megaobs does not see): redacted before it is set.
 fn redacted(kv: KeyValue) -> KeyValue {
     if super::redactor().is_secret_cached(kv.key.as_str()) {
-        KeyValue::new(kv.key, crate::logging::redact::REDACTED)
+        KeyValue::new(kv.key, crate::core::redact::REDACTED)
     } else {
         kv
     }
@@ -529,41 +431,12 @@ pub fn current_context() -> Context {
     Context::map_current(with_name)
 }
 
-/// `cx` plus the name of its span if that is a megaobs span made current on
-/// this thread (and the name is not in `cx` already).
-pub(crate) fn with_name(cx: &Context) -> Context {
-    let span = cx.span();
-    let sc = span.span_context();
-    if !sc.is_valid() {
-        return cx.clone();
-    }
-    let span_id = u64::from_be_bytes(sc.span_id().to_bytes());
-    if cx.get::<SpanName>().is_some_and(|n| n.span_id == span_id) {
-        return cx.clone();
-    }
-    let name = CURRENT_NAMES
-        .try_with(|names| {
-            let names = names.try_borrow().ok()?;
-            names
-                .iter()
-                .rev()
-                .find(|(id, _)| *id == span_id)
-                .map(|(_, name)| name.clone())
-        })
-        .ok()
-        .flatten();
-    match name {
-        Some(name) => cx.with_value(SpanName { span_id, name }),
-        None => cx.clone(),
-    }
-}
-
 /// The current span's trace id (32 hex characters), if a valid span is current.
 pub fn current_trace_id() -> Option<String> {
-    crate::logging::current_otel_ids().map(|(t, _)| format!("{t:032x}"))
+    crate::core::current_span::current_otel_ids().map(|(t, _)| format!("{t:032x}"))
 }
 
 /// The current span's id (16 hex characters), if a valid span is current.
 pub fn current_span_id() -> Option<String> {
-    crate::logging::current_otel_ids().map(|(_, s)| format!("{s:016x}"))
+    crate::core::current_span::current_otel_ids().map(|(_, s)| format!("{s:016x}"))
 }

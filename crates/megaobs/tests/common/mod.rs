@@ -2,6 +2,7 @@
 //! in-process trace receivers.
 #![allow(dead_code)]
 
+pub mod compose;
 pub mod example;
 pub mod receivers;
 
@@ -114,7 +115,7 @@ pub fn promtool_check_metrics(exposition: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
-/// The promtool findings other than the one the seed's metric name forces.
+/// The promtool findings other than the one the original design's metric name forces.
 pub fn unexpected_findings(output: &str) -> Vec<String> {
     output
         .lines()

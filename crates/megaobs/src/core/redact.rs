@@ -24,6 +24,11 @@ pub const DEFAULT_SECRET_NAMES: &[&str] = &[
     "access_key",
 ];
 
+/// The default names as owned strings, for configuration types.
+pub(crate) fn default_names() -> Vec<String> {
+    DEFAULT_SECRET_NAMES.iter().map(|s| s.to_string()).collect()
+}
+
 /// Decides which field names are secrets.
 #[derive(Debug, Clone)]
 pub struct Redactor {
@@ -67,6 +72,11 @@ impl Redactor {
             last_bytes: [0; 4],
         }
         .with_last_bytes()
+    }
+
+    /// The names, lower-cased.
+    pub fn names(&self) -> &[String] {
+        &self.names
     }
 
     /// [`is_secret`](Self::is_secret) for `tracing` field names, which are
