@@ -8,9 +8,14 @@ use std::time::{Duration, Instant};
 
 /// The built example binary (`cargo test` builds examples before tests).
 pub fn example_binary() -> PathBuf {
+    built_example("observability_example")
+}
+
+/// The binary of example `name`, next to this test's own binary.
+pub fn built_example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let bin = dir.join("examples").join("observability_example");
+    let bin = dir.join("examples").join(name);
     assert!(
         bin.exists(),
         "{} is missing: `cargo test` builds the examples first",
