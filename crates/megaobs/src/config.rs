@@ -89,6 +89,7 @@ impl ObservabilityConfig {
     /// attributes alike: one list, whichever layer is built first). Names match
     /// case-insensitively, as a whole name or a `_`/`.`/`-` suffix; an empty list
     /// turns name-based redaction off.
+    #[allow(unused_mut)] // nothing to set in a build without tracing and logging
     pub fn redact<I, S>(mut self, names: I) -> Self
     where
         I: IntoIterator<Item = S>,
@@ -104,6 +105,23 @@ impl ObservabilityConfig {
             self.logging.redact = names.clone();
         }
         let _ = names;
+        self
+    }
+
+    /// Turns the scanning of values for secret shapes (`password=…`, bearer
+    /// tokens, `sk-…` keys, JWTs, AWS key ids, PEM private keys) on or off for
+    /// every pillar at once (default: on).
+    #[allow(unused_mut)] // nothing to set in a build without tracing and logging
+    pub fn redact_values(mut self, on: bool) -> Self {
+        #[cfg(feature = "tracing")]
+        {
+            self.tracing.redact_values = on;
+        }
+        #[cfg(feature = "logging")]
+        {
+            self.logging.redact_values = on;
+        }
+        let _ = on;
         self
     }
 }

@@ -1,9 +1,17 @@
-//! Redaction of secrets by field name.
+//! Redaction of secrets: by field name, and by shape inside values.
+//!
+//! A value is scanned for well-known secret shapes (`password=…` and the like
+//! for every secret name, `Bearer …`/`Basic …` credentials, `sk-…` keys, JWTs,
+//! AWS access key ids, PEM private keys) and only the secret part is replaced;
+//! see [`Redactor::scrub`].
 //!
 //! A field is secret when its lower-cased name equals one of the configured
 //! names, or ends with one after a `_`, `.` or `-` separator (`db_password`,
 //! `http.request.header.authorization`, `x-api-key`). Counting names such as
 //! `prompt_tokens` are not secrets (`tokens` ≠ `token`).
+
+use super::secret_shapes::ShapeScanner;
+pub use super::secret_shapes::DEFAULT_SECRET_PREFIXES;
 
 /// The value written in place of a secret.
 pub const REDACTED: &str = "[REDACTED]";
@@ -29,10 +37,14 @@ pub(crate) fn default_names() -> Vec<String> {
     DEFAULT_SECRET_NAMES.iter().map(|s| s.to_string()).collect()
 }
 
-/// Decides which field names are secrets.
+/// Decides which field names are secrets, and masks secrets inside values.
 #[derive(Debug, Clone)]
 pub struct Redactor {
     names: Vec<String>,
+    /// Token prefixes treated as secrets inside values (`sk-` by default).
+    prefixes: Vec<String>,
+    /// `None` when value scanning is off.
+    shapes: Option<std::sync::Arc<ShapeScanner>>,
     /// Bit per possible last byte of a secret name: most field names fail this
     /// one-instruction test and are never string-compared.
     last_bytes: [u64; 4],
@@ -63,15 +75,77 @@ impl Redactor {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
+        let names: Vec<String> = names
+            .into_iter()
+            .map(|n| n.as_ref().to_ascii_lowercase())
+            .collect();
+        let prefixes: Vec<String> = DEFAULT_SECRET_PREFIXES
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
         Self {
-            names: names
-                .into_iter()
-                .map(|n| n.as_ref().to_ascii_lowercase())
-                .collect(),
+            shapes: Some(std::sync::Arc::new(ShapeScanner::new(&names, &prefixes))),
+            names,
+            prefixes,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             last_bytes: [0; 4],
         }
         .with_last_bytes()
+    }
+
+    /// Turns the scanning of values for secret shapes on (the default) or off;
+    /// names are redacted either way.
+    pub fn scan_values(mut self, on: bool) -> Self {
+        self.shapes =
+            on.then(|| std::sync::Arc::new(ShapeScanner::new(&self.names, &self.prefixes)));
+        self
+    }
+
+    /// Replaces the token prefixes treated as secrets inside values (default
+    /// `sk-`): a token starting with one, followed by at least 16 letters, digits,
+    /// `-` or `_`, is masked whole (e.g. `ghp_` for GitHub tokens).
+    pub fn secret_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.prefixes = prefixes.into_iter().map(Into::into).collect();
+        let on = self.shapes.is_some();
+        self.scan_values(on)
+    }
+
+    /// Whether values are scanned for secret shapes.
+    pub fn scans_values(&self) -> bool {
+        self.shapes.is_some()
+    }
+
+    /// The token prefixes treated as secrets inside values.
+    pub fn prefixes(&self) -> &[String] {
+        &self.prefixes
+    }
+
+    /// `text` with every secret shape in it replaced by `[REDACTED]` (borrowed
+    /// unchanged when it holds none, or when value scanning is off).
+    ///
+    /// ```
+    /// use megaobs::logging::Redactor;
+    ///
+    /// let r = Redactor::default();
+    /// assert_eq!(r.scrub("retry with password=hunter2"), "retry with password=[REDACTED]");
+    /// assert_eq!(r.scrub("What is RAG?"), "What is RAG?");
+    /// ```
+    pub fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match self.shapes.as_ref().and_then(|s| s.scrub(text)) {
+            Some(clean) => std::borrow::Cow::Owned(clean),
+            None => std::borrow::Cow::Borrowed(text),
+        }
+    }
+
+    /// [`scrub`](Self::scrub) in place.
+    pub(crate) fn scrub_string(&self, text: &mut String) {
+        if let Some(clean) = self.shapes.as_ref().and_then(|s| s.scrub(text)) {
+            *text = clean;
+        }
     }
 
     /// The names, lower-cased.

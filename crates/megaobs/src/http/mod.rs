@@ -31,6 +31,7 @@
 //! # Ok(()) }
 //! ```
 
+mod client_table;
 mod config;
 mod connections;
 #[cfg(feature = "logging")]
@@ -45,7 +46,7 @@ pub use connections::{CountConnections, CountedConnection};
 #[cfg(feature = "logging")]
 pub use log_level::log_level_router;
 pub use observe::{Observe, ObserveLayer, ResponseFuture, TraceHeaders};
-pub use rate_limit::{ClientKey, RateLimit, RateLimitFuture, RateLimitLayer};
+pub use rate_limit::{ClientKey, RateLimit, RateLimitFuture, RateLimitLayer, DEFAULT_MAX_CLIENTS};
 pub use routes::{not_found, observability_routes, Readiness};
 
 /// The `path` label of requests that matched no route (never the raw URL).

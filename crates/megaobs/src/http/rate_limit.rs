@@ -1,12 +1,11 @@
 //! [`RateLimitLayer`]: `limit` requests per `window` per client, 429 beyond.
 
 use std::collections::hash_map::RandomState;
+use std::collections::HashSet;
 use std::future::Future;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
+use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
-use std::num::NonZeroU32;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
@@ -14,52 +13,14 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{header, HeaderName, Request, Response, StatusCode};
-use governor::clock::{Clock, DefaultClock};
-use governor::state::keyed::DashMapStateStore;
-use governor::{Quota, RateLimiter};
 use tower::{Layer, Service};
 
+use super::client_table::{ClientTable, Verdict};
 use super::config::ApiConfig;
 use crate::metrics::MetricsCollector;
 
-/// Clients are keyed by a 64-bit hash of their identity: no allocation per
-/// request, 8 bytes per tracked client, and a collision (odds ~n²/2⁶⁵) only
-/// makes two clients share a bucket. That hash is keyed with a secret
-/// ([`client`]), so the map indexes buckets by it as it is ([`KeyIsHash`])
-/// rather than hashing it a second time.
-type Limiter =
-    RateLimiter<u64, DashMapStateStore<u64, BuildHasherDefault<KeyIsHash>>, DefaultClock>;
-
-/// The hasher of the limiter's map: a client key is already a secret-keyed
-/// SipHash of the client's identity (uniform, and not chosen by the client), so
-/// it is its own hash. Written here because no crate offers a pass-through
-/// hasher for keys that are hashes already; any other input is mixed with FxHash
-/// steps, though the map only ever hashes its `u64` keys.
-#[derive(Debug, Default, Clone, Copy)]
-struct KeyIsHash(u64);
-
-impl Hasher for KeyIsHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        }
-    }
-
-    fn write_u64(&mut self, key: u64) {
-        self.0 = key;
-    }
-}
-
-/// Most client keys tracked before idle ones are pruned early.
-const MAX_TRACKED_CLIENTS: usize = 100_000;
-/// Requests between two routine prunes of idle clients.
-const PRUNE_EVERY: u64 = 4096;
-/// Requests between two checks of the number of tracked clients.
-const CHECK_EVERY: u64 = 256;
+/// Clients remembered by default before the oldest are forgotten (≈ 40 bytes each).
+pub const DEFAULT_MAX_CLIENTS: usize = 100_000;
 
 /// How a request's client is identified.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,13 +33,43 @@ pub enum ClientKey {
     /// `x-forwarded-for`), else the peer IP. Only behind such a proxy: clients
     /// can write this header themselves.
     TrustedForwardedFor(HeaderName),
+    /// The API key header's value when it is one of the keys you issued, else
+    /// the peer IP: a client cannot get a fresh bucket by inventing a key
+    /// (the recommended setup for a public API).
+    KnownApiKeys(HeaderName, Arc<HashSet<Vec<u8>>>),
+}
+
+impl ClientKey {
+    /// [`ClientKey::KnownApiKeys`] for the header `name` and the issued `keys`.
+    pub fn known_api_keys<I, K>(name: HeaderName, keys: I) -> Self
+    where
+        I: IntoIterator<Item = K>,
+        K: AsRef<[u8]>,
+    {
+        Self::KnownApiKeys(
+            name,
+            Arc::new(keys.into_iter().map(|k| k.as_ref().to_vec()).collect()),
+        )
+    }
 }
 
 /// Limits each client to `limit` requests per `window` (a token bucket that
 /// refills evenly: a burst of `limit`, then one request per `window / limit`).
 /// Rejections answer `429 Too Many Requests` with `Retry-After` and count in
 /// `mega_agent_rate_limit_rejections_total{key=<policy name>}` — the policy,
-/// never the client. Memory: idle clients are pruned as the window allows.
+/// never the client.
+///
+/// Memory is bounded: the layer remembers at most [`max_clients`](Self::max_clients)
+/// clients (default [`DEFAULT_MAX_CLIENTS`], about 40 bytes each), and every
+/// request does the same O(1) work however many it has seen. When the table is
+/// full, the oldest client is forgotten, preferably one whose bucket has
+/// refilled (nothing lost); forgetting one that had not refilled gives it a
+/// fresh burst and counts in `mega_agent_rate_limit_evictions_total{key}`.
+///
+/// Clients are identified by [`ClientKey`]: by default the `x-api-key` header,
+/// else the peer IP. A client can invent API keys, so for a public API prefer
+/// [`ClientKey::known_api_keys`] (issued keys get their own bucket, anything
+/// else is limited per IP).
 #[derive(Debug, Clone)]
 pub struct RateLimitLayer {
     state: Arc<State>,
@@ -87,33 +78,44 @@ pub struct RateLimitLayer {
 #[derive(Debug)]
 struct State {
     policy: String,
-    quota: Quota,
-    limiter: Limiter,
+    limit: u32,
+    window: Duration,
+    table: ClientTable,
     key: ClientKey,
     /// The secret keys client identities are hashed with.
     keys: RandomState,
     collector: MetricsCollector,
-    seen: AtomicU64,
+}
+
+impl State {
+    fn rebuilt(&self, key: ClientKey, max_clients: usize) -> Self {
+        Self {
+            policy: self.policy.clone(),
+            limit: self.limit,
+            window: self.window,
+            table: ClientTable::new(self.limit, self.window, max_clients),
+            key,
+            keys: self.keys.clone(),
+            collector: self.collector.clone(),
+        }
+    }
 }
 
 impl RateLimitLayer {
     /// A policy named `policy` allowing `limit` requests per `window` per client,
     /// keyed by `x-api-key`, else the peer IP.
     pub fn new(policy: &str, limit: u32, window: Duration, collector: MetricsCollector) -> Self {
-        let limit = NonZeroU32::new(limit).unwrap_or(NonZeroU32::MIN);
-        let period = (window / limit.get()).max(Duration::from_nanos(1));
-        let quota = Quota::with_period(period)
-            .unwrap_or_else(|| Quota::per_second(limit))
-            .allow_burst(limit);
+        let limit = limit.max(1);
+        let window = window.max(Duration::from_nanos(1));
         Self {
             state: Arc::new(State {
                 policy: policy.to_string(),
-                quota,
-                limiter: RateLimiter::dashmap_with_hasher(quota, BuildHasherDefault::default()),
+                limit,
+                window,
+                table: ClientTable::new(limit, window, DEFAULT_MAX_CLIENTS),
                 key: ClientKey::ApiKeyThenPeerIp(HeaderName::from_static("x-api-key")),
                 keys: RandomState::new(),
                 collector,
-                seen: AtomicU64::new(0),
             }),
         }
     }
@@ -123,25 +125,25 @@ impl RateLimitLayer {
         Self::new(policy, config.rate_limit, config.rate_window, collector)
     }
 
-    /// Changes how clients are identified (a fresh limiter: call it while building).
+    /// Changes how clients are identified (a fresh table: call it while building).
     pub fn client_key(self, key: ClientKey) -> Self {
-        let s = &self.state;
+        let capacity = self.state.table.capacity();
         Self {
-            state: Arc::new(State {
-                policy: s.policy.clone(),
-                quota: s.quota,
-                limiter: RateLimiter::dashmap_with_hasher(s.quota, BuildHasherDefault::default()),
-                key,
-                keys: s.keys.clone(),
-                collector: s.collector.clone(),
-                seen: AtomicU64::new(0),
-            }),
+            state: Arc::new(self.state.rebuilt(key, capacity)),
         }
     }
 
-    /// Clients currently tracked.
+    /// Remembers at most about `clients` clients (at least 64; a fresh table:
+    /// call it while building).
+    pub fn max_clients(self, clients: usize) -> Self {
+        Self {
+            state: Arc::new(self.state.rebuilt(self.state.key.clone(), clients)),
+        }
+    }
+
+    /// Clients currently remembered.
     pub fn tracked_clients(&self) -> usize {
-        self.state.limiter.len()
+        self.state.table.len()
     }
 }
 
@@ -209,6 +211,10 @@ fn client<B>(key: &ClientKey, keys: &RandomState, req: &Request<B>) -> u64 {
             None => ip(peer_ip(req)),
         },
         ClientKey::PeerIp => ip(peer_ip(req)),
+        ClientKey::KnownApiKeys(name, known) => match header_value(name) {
+            Some(k) if known.contains(k) => hash(0, k),
+            _ => ip(peer_ip(req)),
+        },
         ClientKey::TrustedForwardedFor(name) => {
             let forwarded = header_value(name)
                 .and_then(|v| std::str::from_utf8(v).ok())
@@ -233,24 +239,19 @@ where
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
         let s = &self.state;
-        let n = s.seen.fetch_add(1, Ordering::Relaxed);
-        // Counting the clients locks every shard of the map, so it is done only
-        // every CHECK_EVERY requests (at most that many new clients in between).
-        if n % PRUNE_EVERY == 0 || (n % CHECK_EVERY == 0 && s.limiter.len() > MAX_TRACKED_CLIENTS) {
-            // Forget clients whose bucket is full again: they cost nothing to re-add.
-            s.limiter.retain_recent();
-            s.limiter.shrink_to_fit();
-        }
         let key = client(&s.key, &s.keys, &req);
-        match s.limiter.check_key(&key) {
-            Ok(()) => RateLimitFuture {
+        let (verdict, evicted) = s.table.check(key);
+        if evicted {
+            s.collector.record_rate_limit_eviction(&s.policy);
+        }
+        match verdict {
+            Verdict::Allow => RateLimitFuture {
                 state: Outcome::Passed {
                     inner: self.inner.call(req),
                 },
             },
-            Err(not_until) => {
+            Verdict::Reject(wait) => {
                 s.collector.record_rate_limit_rejection(&s.policy);
-                let wait = not_until.wait_time_from(s.limiter.clock().now());
                 let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
                 let secs = secs.max(1);
                 let body = format!(
@@ -397,14 +398,18 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_map_uses_the_keyed_hash_as_it_is() {
-        let mut h = KeyIsHash::default();
-        h.write_u64(0xdead_beef_0123_4567);
-        assert_eq!(h.finish(), 0xdead_beef_0123_4567);
-        // Other input is still mixed, not ignored.
-        let (mut a, mut b) = (KeyIsHash::default(), KeyIsHash::default());
-        a.write(b"a");
-        b.write(b"b");
-        assert_ne!(a.finish(), b.finish());
+    fn only_issued_api_keys_get_their_own_bucket() {
+        let keys = RandomState::new();
+        let known = ClientKey::known_api_keys(HeaderName::from_static("x-api-key"), ["issued-1"]);
+        let h = |headers: &[(&str, &str)], peer: Option<&str>| {
+            client(&known, &keys, &request(headers, peer))
+        };
+        let issued = h(&[("x-api-key", "issued-1")], Some("10.0.0.1:1"));
+        assert_eq!(issued, h(&[("x-api-key", "issued-1")], Some("10.0.0.2:1")));
+        // An invented key is just its sender's address: no fresh bucket.
+        let peer = h(&[], Some("10.0.0.3:1"));
+        assert_eq!(peer, h(&[("x-api-key", "made-up-1")], Some("10.0.0.3:1")));
+        assert_eq!(peer, h(&[("x-api-key", "made-up-2")], Some("10.0.0.3:7")));
+        assert_ne!(issued, peer);
     }
 }

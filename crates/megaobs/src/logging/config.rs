@@ -59,6 +59,12 @@ pub struct LoggingConfig {
     /// Field names whose values are written as `[REDACTED]` (case-insensitive,
     /// whole name or `_`/`.`/`-` suffix).
     pub redact: Vec<String>,
+    /// Scan message and string values for secret shapes (`password=…`, bearer
+    /// tokens, `sk-…` keys, JWTs, AWS key ids, PEM private keys) and mask the
+    /// secret part (default: on).
+    pub redact_values: bool,
+    /// Token prefixes masked inside values besides the fixed shapes (default `sk-`).
+    pub secret_prefixes: Vec<String>,
     /// Also write the records of the `log` crate (used by many libraries), with
     /// the same filter, format and trace ids as `tracing` events. `init_logging`
     /// then installs the process' `log` logger, and fails if another one (say
@@ -140,6 +146,20 @@ impl LoggingConfig {
         self.redact = names.into_iter().map(Into::into).collect();
         self
     }
+    /// Turns the scanning of values for secret shapes on or off.
+    pub fn redact_values(mut self, on: bool) -> Self {
+        self.redact_values = on;
+        self
+    }
+    /// Replaces the token prefixes masked inside values (default `sk-`).
+    pub fn secret_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secret_prefixes = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 impl Default for LoggingConfig {
@@ -157,6 +177,11 @@ impl Default for LoggingConfig {
             error_file: true,
             queue_capacity: 16 * 1024,
             redact: crate::core::redact::default_names(),
+            redact_values: true,
+            secret_prefixes: crate::core::redact::DEFAULT_SECRET_PREFIXES
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
             capture_log_crate: true,
         }
     }
@@ -205,6 +230,8 @@ impl LoggingConfig {
             error_file: d.error_file,
             queue_capacity: d.queue_capacity,
             redact: d.redact.clone(),
+            redact_values: d.redact_values,
+            secret_prefixes: d.secret_prefixes.clone(),
             capture_log_crate: d.capture_log_crate,
             dir: env.string("LOG_DIR")?.map(PathBuf::from).unwrap_or(d.dir),
             max_bytes: env

@@ -5,7 +5,9 @@
 //! and `span_id` (when a span with an OpenTelemetry context is current),
 //! `service`, then the event's own fields flat at top level with their JSON types
 //! kept. A field whose name collides with one of those keys is written as
-//! `fields.<name>`. Secret-named fields are written as `"[REDACTED]"`.
+//! `fields.<name>`. Secret-named fields are written as `"[REDACTED]"`, and secret shapes inside
+//! the message and string values (`password=…`, bearer tokens, `sk-…` keys,
+//! JWTs, AWS key ids, PEM private keys) have the secret part replaced.
 //!
 //! The formatter writes straight into a byte buffer (no intermediate map, no
 //! serde): this runs on the application thread for every line.
@@ -113,6 +115,8 @@ impl LineFormat {
             tmp,
         };
         event.record(&mut v);
+        // Secrets typed into the message itself (`login failed for password=…`).
+        self.redactor.scrub_string(v.msg);
         let module = meta
             .module_path()
             .map(|m| m.rsplit("::").next().unwrap_or(m));
@@ -281,6 +285,7 @@ impl FieldWriter<'_> {
 
     fn string(&mut self, field: &Field, s: &str) {
         if self.key(field) {
+            let s = &*self.redactor.scrub(s);
             if self.json {
                 json_str(self.fields, s);
             } else if s.is_empty() || s.bytes().any(|b| b <= b' ' || b == b'"' || b == b'=') {

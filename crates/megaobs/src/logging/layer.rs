@@ -78,6 +78,7 @@ pub(crate) struct LineLayer {
 }
 
 impl LineLayer {
+    #[cfg(feature = "tracing")]
     pub(crate) fn filter(&self) -> &LogFilter {
         &self.filter
     }

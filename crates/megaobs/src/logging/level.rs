@@ -41,6 +41,7 @@ pub(crate) fn shared_filter(directives: &str, field: &'static str) -> Result<Sha
 }
 
 /// The most verbose level the handle's filter lets through anywhere.
+#[cfg(feature = "tracing")]
 pub(crate) fn most_verbose_of(level: &LogLevelHandle) -> LevelFilter {
     most_verbose(&level.filter.load().targets)
 }
@@ -87,6 +88,7 @@ impl LogLevelHandle {
     }
 
     /// From now on, changes also set the `log` crate's max level.
+    #[cfg(feature = "tracing")]
     pub(crate) fn follow_log_crate(&self) {
         self.log_crate.store(true, Ordering::Relaxed);
     }

@@ -52,6 +52,7 @@ pub use crate::core::redact::{self, Redactor};
 pub use config::{LogFormat, LoggingConfig, SyslogTarget};
 pub(crate) use layer::LineLayer;
 pub use layer::LogLayer;
+#[cfg(feature = "tracing")]
 pub(crate) use level::most_verbose_of;
 pub use level::LogLevelHandle;
 
@@ -161,7 +162,9 @@ impl LogLayerBuilder {
             format: Arc::new(LineFormat {
                 json: c.format == LogFormat::Json,
                 service: c.service_name.clone(),
-                redactor: Redactor::new(&c.redact),
+                redactor: Redactor::new(&c.redact)
+                    .secret_prefixes(c.secret_prefixes.clone())
+                    .scan_values(c.redact_values),
             }),
             filter: layer::LogFilter(filter),
             writer: Arc::clone(&writer),

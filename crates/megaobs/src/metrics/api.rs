@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use super::catalog::{HTTP_DURATION, HTTP_REQUESTS, OPEN_CONNECTIONS, RATE_LIMIT_REJECTIONS};
+use super::catalog::{
+    HTTP_DURATION, HTTP_REQUESTS, OPEN_CONNECTIONS, RATE_LIMIT_EVICTIONS, RATE_LIMIT_REJECTIONS,
+};
 use super::encode::Encoder;
 use super::histogram::{Buckets, Histogram};
 use super::label_map::{LabelMap, OVERFLOW_LABEL_VALUE};
@@ -80,6 +82,7 @@ pub(crate) struct ApiMetrics {
     routes: LabelMap<RouteSeries>,
     status_overflow: Arc<Counter>,
     rate_limit: LabelMap<Counter>,
+    rate_limit_evictions: LabelMap<Counter>,
     open_connections: Gauge,
 }
 
@@ -90,6 +93,7 @@ impl ApiMetrics {
             routes: guards.map(&HTTP_DURATION, RouteSeries::default()),
             status_overflow: guards.overflow_counter(&HTTP_REQUESTS),
             rate_limit: guards.map(&RATE_LIMIT_REJECTIONS, Counter::default()),
+            rate_limit_evictions: guards.map(&RATE_LIMIT_EVICTIONS, Counter::default()),
             open_connections: Gauge::default(),
         }
     }
@@ -116,6 +120,9 @@ impl ApiMetrics {
         enc.header(&RATE_LIMIT_REJECTIONS);
         self.rate_limit
             .for_each(|key, c| enc.counter(&RATE_LIMIT_REJECTIONS, &[key], c.get()));
+        enc.header(&RATE_LIMIT_EVICTIONS);
+        self.rate_limit_evictions
+            .for_each(|key, c| enc.counter(&RATE_LIMIT_EVICTIONS, &[key], c.get()));
         enc.header(&OPEN_CONNECTIONS);
         enc.gauge(&OPEN_CONNECTIONS, &[], self.open_connections.get());
     }
@@ -159,6 +166,16 @@ impl MetricsCollector {
         self.inner
             .api
             .rate_limit
+            .with(policy, Counter::default, Counter::inc);
+    }
+
+    /// Counts a client the rate-limit policy named `policy` forgot before its
+    /// bucket refilled, to stay within its client cap.
+    #[inline]
+    pub fn record_rate_limit_eviction(&self, policy: &str) {
+        self.inner
+            .api
+            .rate_limit_evictions
             .with(policy, Counter::default, Counter::inc);
     }
 

@@ -114,6 +114,8 @@ metrics! {
         "HTTP request latency by method and route template.";
     RATE_LIMIT_REJECTIONS: Counter "mega_agent_rate_limit_rejections_total" ["key"] "api"
         "Requests rejected by the rate limiter, by limit policy.";
+    RATE_LIMIT_EVICTIONS: Counter "mega_agent_rate_limit_evictions_total" ["key"] "api"
+        "Clients the rate limiter forgot before their bucket refilled, to stay within its client cap (they start again with a full burst), by limit policy.";
     OPEN_CONNECTIONS: Gauge "mega_agent_open_connections" [] "system"
         "Client connections currently open to the service.";
     DB_CONNECTIONS: Gauge "database_connections" ["state"] "database"

@@ -1,4 +1,6 @@
 //! megaobs' own health: what the logging and tracing pillars drop or fail to write.
+// Recorded by the logging and tracing pillars: unused in a build without them.
+#![cfg_attr(not(all(feature = "tracing", feature = "logging")), allow(dead_code))]
 
 use super::catalog::{
     EXPORT_ERRORS, LOG_LINES_DROPPED, LOG_OUTPUT_ERRORS, SPANS_DROPPED, SPANS_EXPORTED,

@@ -207,7 +207,8 @@ impl SpanProcessor for BatchProcessor {
 }
 
 /// Replaces the values of secret-named attributes (of spans, events and links)
-/// with `[REDACTED]`, for every span exported: megaobs' own, those of `tracing`
+/// with `[REDACTED]`, and secret shapes inside string values and error
+/// descriptions with the same, for every span exported: megaobs' own, those of `tracing`
 /// code (whose fields tracing-opentelemetry turns into attributes) and those made
 /// with the OpenTelemetry API directly. The names are the logging pillar's list
 /// once `init_logging` ran, else the default list. Done here, on the export
@@ -215,18 +216,27 @@ impl SpanProcessor for BatchProcessor {
 /// (span and event names, status messages) are not redacted.
 fn redact(spans: &mut [SpanData]) {
     let redactor = super::redactor();
-    let mut scrub = |kv: &mut opentelemetry::KeyValue| {
+    let scrub = |kv: &mut opentelemetry::KeyValue| {
         if redactor.is_secret_cached(kv.key.as_str()) {
             kv.value = opentelemetry::Value::from(crate::core::redact::REDACTED);
+        } else if let opentelemetry::Value::String(s) = &kv.value {
+            if let std::borrow::Cow::Owned(clean) = redactor.scrub(s.as_str()) {
+                kv.value = opentelemetry::Value::from(clean);
+            }
         }
     };
     for span in spans {
-        span.attributes.iter_mut().for_each(&mut scrub);
+        span.attributes.iter_mut().for_each(scrub);
         for event in span.events.events.iter_mut() {
-            event.attributes.iter_mut().for_each(&mut scrub);
+            event.attributes.iter_mut().for_each(scrub);
         }
         for link in span.links.links.iter_mut() {
-            link.attributes.iter_mut().for_each(&mut scrub);
+            link.attributes.iter_mut().for_each(scrub);
+        }
+        if let opentelemetry::trace::Status::Error { description } = &mut span.status {
+            if let std::borrow::Cow::Owned(clean) = redactor.scrub(description) {
+                *description = clean.into();
+            }
         }
     }
 }

@@ -91,6 +91,12 @@ pub struct TracingConfig {
     /// matching as the logging pillar's list; `ObservabilityConfig::redact` sets
     /// both).
     pub redact: Vec<String>,
+    /// Scan message and string values for secret shapes (`password=…`, bearer
+    /// tokens, `sk-…` keys, JWTs, AWS key ids, PEM private keys) and mask the
+    /// secret part (default: on).
+    pub redact_values: bool,
+    /// Token prefixes masked inside values besides the fixed shapes (default `sk-`).
+    pub secret_prefixes: Vec<String>,
 }
 
 impl TracingConfig {
@@ -175,6 +181,20 @@ impl TracingConfig {
         self.redact = names.into_iter().map(Into::into).collect();
         self
     }
+    /// Turns the scanning of values for secret shapes on or off.
+    pub fn redact_values(mut self, on: bool) -> Self {
+        self.redact_values = on;
+        self
+    }
+    /// Replaces the token prefixes masked inside values (default `sk-`).
+    pub fn secret_prefixes<I, S>(mut self, prefixes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.secret_prefixes = prefixes.into_iter().map(Into::into).collect();
+        self
+    }
 }
 
 impl Default for TracingConfig {
@@ -197,6 +217,11 @@ impl Default for TracingConfig {
             scheduled_delay: Duration::from_millis(1000),
             export_timeout: Duration::from_secs(3),
             redact: crate::core::redact::default_names(),
+            redact_values: true,
+            secret_prefixes: crate::core::redact::DEFAULT_SECRET_PREFIXES
+                .iter()
+                .map(|p| p.to_string())
+                .collect(),
         }
     }
 }
@@ -302,6 +327,8 @@ impl TracingConfig {
             otlp_endpoint: otlp_endpoint.map_or(d.otlp_endpoint, |(_, url)| url.trim().to_string()),
             otlp_protocol,
             redact: d.redact,
+            redact_values: d.redact_values,
+            secret_prefixes: d.secret_prefixes,
         };
         // The same rules as for a configuration built in code, named by the
         // variable that set the field.

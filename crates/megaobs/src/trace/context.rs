@@ -358,11 +358,16 @@ pub(crate) fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message:
 /// For the free functions, whose current span may belong to another provider
 /// (whose export megaobs does not see): redacted before it is set.
 fn redacted(kv: KeyValue) -> KeyValue {
-    if super::redactor().is_secret_cached(kv.key.as_str()) {
-        KeyValue::new(kv.key, crate::core::redact::REDACTED)
-    } else {
-        kv
+    let redactor = super::redactor();
+    if redactor.is_secret_cached(kv.key.as_str()) {
+        return KeyValue::new(kv.key, crate::core::redact::REDACTED);
     }
+    if let Value::String(s) = &kv.value {
+        if let std::borrow::Cow::Owned(clean) = redactor.scrub(s.as_str()) {
+            return KeyValue::new(kv.key, clean);
+        }
+    }
+    kv
 }
 
 /// Adds an event to the current span (no-op without a recording one).

@@ -48,17 +48,22 @@ mod sampling;
 #[cfg(feature = "zipkin")]
 mod zipkin;
 
+#[cfg(feature = "axum")]
 pub(crate) use active::ActiveSpan;
 pub use config::{OtlpProtocol, TracingConfig, TracingExporter};
 pub use context::{
     add_span_event, current_context, current_span_id, current_trace_id, set_span_attribute,
     TracingContext, TracingContextBuilder,
 };
+#[cfg(feature = "axum")]
 pub(crate) use context::{end_span, records};
 pub use genai::LlmSpan;
+#[cfg(feature = "logging")]
 pub(crate) use layer::OtelBridge;
 pub use layer::{TracingLayer, TracingLayerBuilder};
-pub(crate) use pipeline::{extend_redactor, redactor, tracer, Prepared};
+#[cfg(feature = "logging")]
+pub(crate) use pipeline::{extend_redactor, Prepared};
+pub(crate) use pipeline::{redactor, tracer};
 pub use pipeline::{TracingGuard, SCOPE};
 pub use propagation::{extract_context, extract_context_any, inject_context, inject_current};
 

@@ -48,6 +48,7 @@ pub(crate) fn redactor() -> arc_swap::Guard<Arc<Redactor>> {
 }
 
 /// Adds `names` to the span redactor's list (a union: never fewer secrets).
+#[cfg(feature = "logging")]
 pub(crate) fn extend_redactor(names: &[String]) {
     let current = SPAN_REDACTOR.load_full();
     let mut all: Vec<String> = current.names().to_vec();
@@ -58,7 +59,10 @@ pub(crate) fn extend_redactor(names: &[String]) {
         }
     }
     if all.len() != current.names().len() {
-        SPAN_REDACTOR.store(Arc::new(Redactor::new(all)));
+        let updated = Redactor::new(all)
+            .secret_prefixes(current.prefixes().to_vec())
+            .scan_values(current.scans_values());
+        SPAN_REDACTOR.store(Arc::new(updated));
     }
 }
 
@@ -186,7 +190,9 @@ pub(crate) fn prepare(
                 built: Some(Built {
                     guard,
                     sample_rate: config.sample_rate,
-                    redactor: Redactor::new(&config.redact),
+                    redactor: Redactor::new(&config.redact)
+                        .secret_prefixes(config.secret_prefixes.clone())
+                        .scan_values(config.redact_values),
                 }),
             })
         }
@@ -199,6 +205,7 @@ pub(crate) fn prepare(
 
 impl Prepared {
     /// Whether there is a pipeline to activate (tracing is enabled).
+    #[cfg(feature = "logging")]
     pub(crate) fn is_enabled(&self) -> bool {
         self.built.is_some()
     }

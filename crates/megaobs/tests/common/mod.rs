@@ -62,6 +62,7 @@ pub fn record_every_family(c: &MetricsCollector) {
     c.record_http_request("GET", "/api/research/{id}", 200, d(12));
     c.record_http_request("POST", "/api/research", 429, d(1));
     c.record_rate_limit_rejection("api_default");
+    c.record_rate_limit_eviction("api_default");
     c.connection_opened();
     c.set_database_connections(3, 7);
     c.record_database_query("select_documents", Status::Success, d(3));

@@ -1,0 +1,395 @@
+//! Secrets inside free text: a log message, a field value or a span attribute
+//! that holds `password=hunter2`, `Authorization: Bearer …`, an `sk-…` API key,
+//! a JWT, an AWS access key id or a PEM private key has the secret part
+//! replaced by `[REDACTED]`.
+//!
+//! Written by hand rather than with `regex`: text without a secret (nearly all
+//! of it) must cost a few SIMD scans, not a regex run per string, because this
+//! runs on the application thread for every log line. Each shape has a short
+//! literal anchor found with `memchr`; only around an anchor is the shape
+//! checked in full.
+
+use memchr::memmem;
+use std::sync::LazyLock;
+
+use super::redact::REDACTED;
+
+/// Token prefixes recognised by default (OpenAI- and Anthropic-style keys).
+pub const DEFAULT_SECRET_PREFIXES: &[&str] = &["sk-"];
+
+/// Fewest characters after a prefix for a token to count as a key (shorter
+/// ones, such as `sk-1`, are ordinary words).
+const MIN_PREFIXED_TOKEN: usize = 16;
+/// Fewest characters of a bearer/basic credential.
+const MIN_CREDENTIAL: usize = 8;
+
+static BEGIN: LazyLock<memmem::Finder<'static>> =
+    LazyLock::new(|| memmem::Finder::new("-----BEGIN "));
+static JWT: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("eyJ"));
+static AKIA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("AKIA"));
+static ASIA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("ASIA"));
+
+/// Finds secret shapes in text and masks them.
+#[derive(Debug, Clone)]
+pub(crate) struct ShapeScanner {
+    /// Assignment keys (`password=`, `token: `), lower-case: the secret names.
+    keys: Vec<Vec<u8>>,
+    prefixes: Vec<memmem::Finder<'static>>,
+}
+
+/// A byte range to replace by `[REDACTED]`.
+type Span = (usize, usize);
+
+impl ShapeScanner {
+    /// A scanner treating `key=value` for each of `keys` (matched as a whole
+    /// word or a `_`/`.`/`-` suffix, any case) and tokens starting with one of
+    /// `prefixes` as secrets, besides the fixed shapes.
+    pub(crate) fn new(keys: &[String], prefixes: &[String]) -> Self {
+        Self {
+            keys: keys
+                .iter()
+                .map(|k| k.to_ascii_lowercase().into_bytes())
+                .filter(|k| !k.is_empty())
+                .collect(),
+            prefixes: prefixes
+                .iter()
+                .filter(|p| !p.is_empty())
+                .map(|p| memmem::Finder::new(p.as_bytes()).into_owned())
+                .collect(),
+        }
+    }
+
+    /// `text` with every secret masked, or `None` when it holds none (the usual
+    /// case, which allocates nothing).
+    pub(crate) fn scrub(&self, text: &str) -> Option<String> {
+        let b = text.as_bytes();
+        let mut spans: Vec<Span> = Vec::new();
+        self.assignments(b, &mut spans);
+        credentials(b, &mut spans);
+        for p in &self.prefixes {
+            prefixed_tokens(b, p, &mut spans);
+        }
+        jwts(b, &mut spans);
+        aws_key_ids(b, &mut spans);
+        pem_blocks(b, &mut spans);
+        if spans.is_empty() {
+            return None;
+        }
+        spans.sort_unstable();
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (start, end) in spans {
+            if end <= at {
+                continue;
+            }
+            let start = start.max(at);
+            // Spans end on ASCII bytes or the text's end, so both are char
+            // boundaries; `get` keeps that a check rather than a panic.
+            out.push_str(text.get(at..start).unwrap_or(""));
+            out.push_str(REDACTED);
+            at = end;
+        }
+        out.push_str(text.get(at..).unwrap_or(""));
+        Some(out)
+    }
+
+    /// `key=value`, `key: value`, `"key": "value"`: the value is masked.
+    fn assignments(&self, b: &[u8], spans: &mut Vec<Span>) {
+        if self.keys.is_empty() {
+            return;
+        }
+        for sep in memchr::memchr2_iter(b'=', b':', b) {
+            // The key: letters, digits, `_`, `.`, `-` just before the separator
+            // (after an optional closing quote and spaces).
+            let mut end = sep;
+            while end > 0 && b[end - 1] == b' ' {
+                end -= 1;
+            }
+            if end > 0 && (b[end - 1] == b'"' || b[end - 1] == b'\'') {
+                end -= 1;
+            }
+            let mut start = end;
+            while start > 0 && is_key_byte(b[start - 1]) {
+                start -= 1;
+            }
+            if start == end || !self.is_secret_key(&b[start..end]) {
+                continue;
+            }
+            // `http://` and `a::b` are not assignments.
+            if b.get(sep + 1) == Some(&b'/') || b.get(sep + 1) == Some(&b':') {
+                continue;
+            }
+            let mut v = sep + 1;
+            while v < b.len() && b[v] == b' ' {
+                v += 1;
+            }
+            // `Authorization: Bearer x`: the scheme stays, the credential goes.
+            v += scheme_len(&b[v..]);
+            let quote = match b.get(v) {
+                Some(q @ (b'"' | b'\'')) => Some(*q),
+                _ => None,
+            };
+            let value_start = v + usize::from(quote.is_some());
+            let mut value_end = value_start;
+            match quote {
+                Some(q) => {
+                    while value_end < b.len() && b[value_end] != q {
+                        value_end += 1;
+                    }
+                }
+                None => {
+                    while value_end < b.len() && !is_value_end(b[value_end]) {
+                        value_end += 1;
+                    }
+                }
+            }
+            if value_end > value_start {
+                spans.push((value_start, value_end));
+            }
+        }
+    }
+
+    /// Whether `key` (as written) is a secret name, whole or as a suffix.
+    fn is_secret_key(&self, key: &[u8]) -> bool {
+        self.keys.iter().any(|k| {
+            key.len() >= k.len() && {
+                let tail = &key[key.len() - k.len()..];
+                tail.eq_ignore_ascii_case(k)
+                    && (key.len() == k.len()
+                        || matches!(key[key.len() - k.len() - 1], b'_' | b'.' | b'-'))
+            }
+        })
+    }
+}
+
+fn is_key_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'_' | b'.' | b'-')
+}
+
+/// Where an unquoted value ends.
+fn is_value_end(c: u8) -> bool {
+    c.is_ascii_whitespace() || matches!(c, b'&' | b',' | b';' | b'"' | b'\'' | b')' | b']' | b'}')
+}
+
+fn is_token_byte(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'~' | b'+' | b'/' | b'=')
+}
+
+fn is_base64url(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=')
+}
+
+/// The length of a leading `Bearer ` / `Basic ` (any case) in `value`.
+fn scheme_len(value: &[u8]) -> usize {
+    for scheme in [&b"bearer "[..], b"basic "] {
+        if value.len() > scheme.len() && value[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            return scheme.len();
+        }
+    }
+    0
+}
+
+/// `Bearer <credential>` / `Basic <credential>` anywhere in the text.
+fn credentials(b: &[u8], spans: &mut Vec<Span>) {
+    // Anchored on the space after the scheme word.
+    for space in memchr::memchr_iter(b' ', b) {
+        let word_end = space;
+        let scheme = [&b"bearer"[..], b"basic"].into_iter().find(|s| {
+            word_end >= s.len()
+                && b[word_end - s.len()..word_end].eq_ignore_ascii_case(s)
+                && (word_end == s.len() || !b[word_end - s.len() - 1].is_ascii_alphanumeric())
+        });
+        if scheme.is_none() {
+            continue;
+        }
+        let start = space + 1;
+        let mut end = start;
+        while end < b.len() && is_token_byte(b[end]) {
+            end += 1;
+        }
+        if end - start >= MIN_CREDENTIAL {
+            spans.push((start, end));
+        }
+    }
+}
+
+/// Tokens starting with a configured prefix (`sk-…`), at a word start.
+fn prefixed_tokens(b: &[u8], prefix: &memmem::Finder<'_>, spans: &mut Vec<Span>) {
+    let plen = prefix.needle().len();
+    for at in prefix.find_iter(b) {
+        if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+            continue;
+        }
+        let mut end = at + plen;
+        while end < b.len() && (b[end].is_ascii_alphanumeric() || matches!(b[end], b'-' | b'_')) {
+            end += 1;
+        }
+        if end - (at + plen) >= MIN_PREFIXED_TOKEN {
+            spans.push((at, end));
+        }
+    }
+}
+
+/// JSON Web Tokens: three base64url parts, the first starting `eyJ` (`{"`).
+fn jwts(b: &[u8], spans: &mut Vec<Span>) {
+    for at in JWT.find_iter(b) {
+        if at > 0 && is_base64url(b[at - 1]) {
+            continue;
+        }
+        let mut end = at;
+        let mut dots = 0;
+        let mut part = 0;
+        let mut ok = true;
+        while end < b.len() && (is_base64url(b[end]) || b[end] == b'.') {
+            if b[end] == b'.' {
+                if part < 4 {
+                    ok = false;
+                }
+                dots += 1;
+                part = 0;
+            } else {
+                part += 1;
+            }
+            end += 1;
+        }
+        if ok && dots == 2 && part >= 4 {
+            spans.push((at, end));
+        }
+    }
+}
+
+/// AWS access key ids: `AKIA`/`ASIA` and 16 more upper-case letters or digits.
+fn aws_key_ids(b: &[u8], spans: &mut Vec<Span>) {
+    for finder in [&*AKIA, &*ASIA] {
+        for at in finder.find_iter(b) {
+            let end = at + 20;
+            if end > b.len() || (at > 0 && b[at - 1].is_ascii_alphanumeric()) {
+                continue;
+            }
+            if b[at + 4..end]
+                .iter()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+                && b.get(end).is_none_or(|c| !c.is_ascii_alphanumeric())
+            {
+                spans.push((at, end));
+            }
+        }
+    }
+}
+
+/// `-----BEGIN … PRIVATE KEY-----` through its `-----END … -----` line (or to
+/// the end of the text when the block is cut).
+fn pem_blocks(b: &[u8], spans: &mut Vec<Span>) {
+    for at in BEGIN.find_iter(b) {
+        let header_end = match memmem::find(&b[at + 11..], b"-----") {
+            Some(i) => at + 11 + i + 5,
+            None => continue,
+        };
+        if !b[at..header_end].ends_with(b"PRIVATE KEY-----") {
+            continue;
+        }
+        let end = match memmem::find(&b[header_end..], b"-----END ") {
+            Some(i) => {
+                let from = header_end + i + 9;
+                memmem::find(&b[from..], b"-----").map_or(b.len(), |j| from + j + 5)
+            }
+            None => b.len(),
+        };
+        spans.push((at, end));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scanner() -> ShapeScanner {
+        let keys: Vec<String> = super::super::redact::default_names();
+        let prefixes: Vec<String> = DEFAULT_SECRET_PREFIXES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        ShapeScanner::new(&keys, &prefixes)
+    }
+
+    fn scrub(s: &str) -> String {
+        scanner().scrub(s).unwrap_or_else(|| s.to_string())
+    }
+
+    #[test]
+    fn every_shape_is_masked() {
+        let jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+        let cases = [
+            ("login password=hunter2 ok", "login password=[REDACTED] ok"),
+            ("db_password: s3cr3t", "db_password: [REDACTED]"),
+            ("{\"token\": \"abc def\"}", "{\"token\": \"[REDACTED]\"}"),
+            ("url?api_key=XYZ123&x=1", "url?api_key=[REDACTED]&x=1"),
+            (
+                "Authorization: Bearer abcdefghijkl",
+                "Authorization: Bearer [REDACTED]",
+            ),
+            (
+                "sent Basic dXNlcjpwYXNzd29yZA== to it",
+                "sent Basic [REDACTED] to it",
+            ),
+            (
+                "key sk-proj-abcdefghijklmnopqrstuv used",
+                "key [REDACTED] used",
+            ),
+            (
+                "anthropic sk-ant-api03-AbCdEfGhIjKlMnOp",
+                "anthropic [REDACTED]",
+            ),
+            ("aws AKIAIOSFODNN7EXAMPLE here", "aws [REDACTED] here"),
+            ("aws ASIAY34FZKBOKMUTVV7A", "aws [REDACTED]"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(scrub(input), want, "{input}");
+        }
+        assert_eq!(scrub(&format!("jwt {jwt} end")), "jwt [REDACTED] end");
+        let pem = "k=1 -----BEGIN RSA PRIVATE KEY-----\nMIIEow\nAAAA\n-----END RSA PRIVATE KEY----- after";
+        assert_eq!(scrub(pem), "k=1 [REDACTED] after");
+        let cut = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN";
+        assert_eq!(scrub(cut), "[REDACTED]");
+    }
+
+    #[test]
+    fn near_misses_are_left_alone() {
+        for text in [
+            "What is RAG? A password manager review",
+            "tokens: 150 prompt_tokens=150",
+            "see http://example.com:8080/a::b",
+            "task-sk-1 and sk-short and risk-assessment-document-xyz",
+            "hash deadbeefcafe1234 and uuid 550e8400-e29b-41d4-a716-446655440000",
+            "AKIA is a prefix, AKIAshort, XAKIAIOSFODNN7EXAMPLE",
+            "a bearer of news arrived; basic idea",
+            "eyJ alone, eyJhbGci.only",
+            "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+            "secretary: Jane",
+        ] {
+            assert_eq!(scanner().scrub(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn custom_names_and_prefixes_count() {
+        let s = ShapeScanner::new(&["ssn".to_string()], &["ghp_".to_string()]);
+        assert_eq!(
+            s.scrub("user_ssn=078-05-1120").as_deref(),
+            Some("user_ssn=[REDACTED]")
+        );
+        assert_eq!(
+            s.scrub("ghp_abcdefghijklmnopqrstu1234").as_deref(),
+            Some("[REDACTED]")
+        );
+        assert_eq!(s.scrub("password=x"), None, "only the configured names");
+    }
+
+    #[test]
+    fn non_ascii_text_stays_valid() {
+        assert_eq!(
+            scrub("mot de passe: é password=hé€llo ü"),
+            "mot de passe: é password=[REDACTED] ü"
+        );
+    }
+}
