@@ -156,7 +156,14 @@ struct ErrorReporter {
 impl ErrorReporter {
     /// Counts a failed write; tells stderr about the first failure of each output.
     fn failed(&mut self, output: LogOutput, e: &io::Error) {
-        self.metrics.record_log_output_error(output);
+        self.failed_lines(output, e, 1);
+    }
+
+    /// Counts `lines` lines lost to one failure.
+    fn failed_lines(&mut self, output: LogOutput, e: &io::Error, lines: u64) {
+        for _ in 0..lines {
+            self.metrics.record_log_output_error(output);
+        }
         let i = output as usize;
         if !self.reported[i] {
             self.reported[i] = true;
@@ -234,14 +241,14 @@ fn write_line(
         }
     }
     if let Some(f) = out.file.as_mut() {
-        if let Err(e) = f.write_line(line) {
-            errors.failed(LogOutput::File, &e);
+        if let Err(lost) = f.write_line(line) {
+            errors.failed_lines(LogOutput::File, &lost.error, lost.lines);
         }
     }
     if level == Level::ERROR {
         if let Some(f) = out.error_file.as_mut() {
-            if let Err(e) = f.write_line(line) {
-                errors.failed(LogOutput::File, &e);
+            if let Err(lost) = f.write_line(line) {
+                errors.failed_lines(LogOutput::File, &lost.error, lost.lines);
             }
         }
     }
@@ -267,8 +274,8 @@ fn flush_all(out: &mut Outputs, stdout: &mut impl Write, errors: &mut ErrorRepor
         .into_iter()
         .flatten()
     {
-        if let Err(e) = f.flush() {
-            errors.failed(LogOutput::File, &e);
+        if let Err(lost) = f.flush() {
+            errors.failed_lines(LogOutput::File, &lost.error, lost.lines);
         }
     }
     if let Some(w) = out.custom.as_mut() {
