@@ -1,7 +1,6 @@
 //! The service's shared state: what the HTTP handlers, the workflow nodes and
 //! the reviewers read and write, behind one `Arc<App>`.
 
-use std::collections::HashMap;
 use std::sync::atomic::AtomicU64;
 use std::sync::Mutex;
 
@@ -10,7 +9,7 @@ use megaobs::MetricsCollector;
 use crate::cache::AnswerCache;
 use crate::database::Pool;
 use crate::documents::DOCUMENTS;
-use crate::research::ResearchResult;
+use crate::results::ResultStore;
 use crate::reviews::ReviewQueue;
 use crate::rng::Rng;
 use crate::vector::{VectorStore, DIMENSIONS};
@@ -24,8 +23,8 @@ pub struct App {
     pub vectors: VectorStore,
     pub cache: AnswerCache,
     pub pool: Pool,
-    /// Every result by id, for `GET /api/research/{id}`.
-    pub results: Mutex<HashMap<u64, ResearchResult>>,
+    /// Recent results by id, for `GET /api/research/{id}` (bounded).
+    pub results: ResultStore,
     pub reviews: ReviewQueue,
     /// The next result id.
     pub next_id: AtomicU64,
@@ -47,7 +46,7 @@ impl App {
             vectors: VectorStore::new(),
             cache: AnswerCache::new(),
             pool: Pool::new(POOL_SIZE)?,
-            results: Mutex::new(HashMap::new()),
+            results: ResultStore::new(),
             reviews: ReviewQueue::new(),
             next_id: AtomicU64::new(1),
             db_queries: AtomicU64::new(0),

@@ -10,11 +10,15 @@ use std::sync::Arc;
 
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::HeaderName;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use megaobs::http::{observability_routes, ObserveLayer, RateLimitLayer, Readiness, TraceHeaders};
+use megaobs::http::{
+    health_routes, observability_routes, ClientKey, ObserveLayer, RateLimitLayer, Readiness,
+    TraceHeaders,
+};
 use megaobs::ApiConfig;
 
 use crate::app::App;
@@ -26,8 +30,16 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The longest query accepted, in bytes.
 const MAX_QUERY_LEN: usize = 2_000;
 
-/// The whole service: the API (observed and rate-limited) and the observability routes.
-pub fn router(app: Arc<App>, api: &ApiConfig, readiness: Readiness) -> Router {
+/// The whole service: the API (observed and rate-limited) and the observability
+/// routes (`/metrics` too unless it has a listener of its own). Clients are
+/// rate-limited by their API key when it is one of `api_keys`, else by address.
+pub fn router(
+    app: Arc<App>,
+    api: &ApiConfig,
+    api_keys: &[String],
+    readiness: Readiness,
+    metrics_here: bool,
+) -> Router {
     let collector = app.collector.clone();
     let routes = Router::new()
         .route("/api/research", post(post_research))
@@ -41,14 +53,19 @@ pub fn router(app: Arc<App>, api: &ApiConfig, readiness: Readiness) -> Router {
             tower::ServiceBuilder::new()
                 // Both trace headers: `curl -i` shows the id to paste into Jaeger or a log search.
                 .layer(ObserveLayer::new(collector.clone()).trace_headers(TraceHeaders::Both))
-                .layer(RateLimitLayer::from_config(
-                    "api_default",
-                    api,
-                    collector.clone(),
-                ))
+                .layer(
+                    RateLimitLayer::from_config("api_default", api, collector.clone()).client_key(
+                        ClientKey::known_api_keys(HeaderName::from_static("x-api-key"), api_keys),
+                    ),
+                )
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         );
-    observability_routes(collector, readiness).merge(routes)
+    let observability = if metrics_here {
+        observability_routes(collector, readiness)
+    } else {
+        health_routes(readiness)
+    };
+    observability.merge(routes)
 }
 
 /// A JSON error response: `{"error": code, "message": message}`.
@@ -95,9 +112,7 @@ async fn post_research(
     .await;
     match outcome {
         Ok(Ok(result)) => {
-            if let Ok(mut r) = app.results.lock() {
-                r.insert(result.id, result.clone());
-            }
+            app.results.insert(result.clone());
             (StatusCode::CREATED, Json(result)).into_response()
         }
         Ok(Err(e)) => {
@@ -112,12 +127,12 @@ async fn get_research(State(app): State<Arc<App>>, Path(id): Path<String>) -> Re
     let Ok(id) = id.parse::<u64>() else {
         return error(StatusCode::BAD_REQUEST, "invalid_id", "id must be a number");
     };
-    match app.results.lock().ok().and_then(|r| r.get(&id).cloned()) {
+    match app.results.get(id) {
         Some(result) => Json(result).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("no research result {id}"),
+            format!("no research result {id} (results are kept for 10 minutes)"),
         ),
     }
 }

@@ -27,6 +27,7 @@
 //! | [`handlers`] | the HTTP routes, handlers and JSON error responses |
 //! | [`workflow`] | the workflow nodes and `run_workflow` |
 //! | [`research`] | the request and result records |
+//! | [`results`] | the recent results, bounded in number and age |
 //! | [`cache`] | the answer cache (exact and semantic hits) |
 //! | [`vector`] | embeddings, cosine similarity, the vector store |
 //! | [`documents`] | the document set |
@@ -43,6 +44,7 @@ mod documents;
 mod handlers;
 mod load;
 mod research;
+mod results;
 mod reviews;
 mod rng;
 mod status;
@@ -58,7 +60,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use megaobs::config::TracingExporter;
-use megaobs::http::{CountConnections, Readiness};
+use megaobs::http::{shutdown_signal, Readiness, Server};
 use megaobs::ObservabilityConfig;
 
 use crate::app::App;
@@ -77,6 +79,23 @@ struct Args {
     /// Built-in load: research requests per second (0 = no load).
     #[arg(long, default_value_t = 5.0)]
     rps: f64,
+    /// Serve /metrics on this address instead of on the API's listener (a
+    /// scrape flood then cannot take the API's connections, and the port can
+    /// be kept private).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// The issued API keys (comma-separated): each gets its own rate-limit
+    /// bucket; any other x-api-key counts as its sender's address.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "client-0,client-1,client-2,client-3,client-4,client-5,client-6,burst-client"
+    )]
+    api_keys: Vec<String>,
+    /// Seconds a client may take to send a request's headers (also the idle
+    /// keep-alive time): slower and half-open connections are closed.
+    #[arg(long, default_value_t = 10.0)]
+    header_read_timeout: f64,
 }
 
 /// Runs the service; an error is printed as a sentence, with exit code 1.
@@ -100,6 +119,15 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         return Err(format!("--rps must be between 0 and 10000, got {}", args.rps).into());
     }
     // A negative (or NaN) duration means stop at once; infinity or an overflow is refused.
+    let header_read_timeout = Duration::try_from_secs_f64(args.header_read_timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            format!(
+                "--header-read-timeout must be a positive number of seconds, got {}",
+                args.header_read_timeout
+            )
+        })?;
     let run_for = match args.duration {
         Some(d) => Some(
             Duration::try_from_secs_f64(d.max(0.0))
@@ -124,7 +152,7 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let served = runtime.block_on(serve(&args, &config, run_for));
+    let served = runtime.block_on(serve(&args, &config, run_for, header_read_timeout));
     drop(trace_guard); // exports every queued span
     drop(log_guard); // writes every queued line
     served?;
@@ -132,19 +160,34 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// Starts the service, runs it for `run_for` (or until Ctrl-C), and drains it.
+/// Starts the service, runs it for `run_for` or until SIGTERM or SIGINT
+/// (whichever comes first), and drains it.
 async fn serve(
     args: &Args,
     config: &ObservabilityConfig,
     run_for: Option<Duration>,
+    header_read_timeout: Duration,
 ) -> Result<(), Box<dyn Error>> {
+    // Registered before anything else: from here on SIGTERM and Ctrl-C stop the
+    // service gracefully instead of killing it.
+    let stop_signal = shutdown_signal();
     let collector = megaobs::metrics().clone();
     let app = Arc::new(
         App::new(collector.clone())
             .map_err(|e| format!("cannot set up the SQLite document database: {e}"))?,
     );
     let readiness = Readiness::new();
-    let router = handlers::router(Arc::clone(&app), &config.api, readiness.clone());
+    let metrics_server = match args.metrics_listen {
+        Some(addr) => Some(megaobs::metrics::serve_metrics(addr)?),
+        None => None,
+    };
+    let router = handlers::router(
+        Arc::clone(&app),
+        &config.api,
+        &args.api_keys,
+        readiness.clone(),
+        metrics_server.is_none(),
+    );
     let addr = args.listen.unwrap_or(config.metrics.addr);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -152,19 +195,20 @@ async fn serve(
     let local = listener
         .local_addr()
         .map_err(|e| format!("cannot read the address bound for {addr}: {e}"))?;
-    status::print_banner(local, config, args.rps, args.duration);
+    let metrics_addr = metrics_server.as_ref().map_or(local, |m| m.local_addr());
+    status::print_banner(local, metrics_addr, config, args.rps, args.duration);
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let server = {
         let mut stop = stop_rx.clone();
-        // Counts the server's open connections (mega_agent_open_connections).
-        let make = CountConnections::new(
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-            collector.clone(),
-        );
+        // Header-read timeout, connection cap and a bounded drain; counts the
+        // open connections (mega_agent_open_connections).
+        let server = Server::new()
+            .header_read_timeout(header_read_timeout)
+            .count_connections(collector.clone());
         tokio::spawn(async move {
-            axum::serve(listener, make)
-                .with_graceful_shutdown(async move {
+            server
+                .serve(listener, router, async move {
                     let _ = stop.wait_for(|s| *s).await;
                 })
                 .await
@@ -184,24 +228,36 @@ async fn serve(
     });
     let status = tokio::spawn(status::status_lines(Arc::clone(&stats), collector));
 
-    match run_for {
-        Some(d) => tokio::time::sleep(d).await,
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
+    let until = async {
+        match run_for {
+            Some(d) => tokio::time::sleep(d).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = until => {}
+        signal = stop_signal => {
+            let _ = writeln!(std::io::stdout(), "{}: stopping", signal.as_str());
         }
     }
-    // Graceful shutdown: stop the load, stop accepting, drain; the caller then
-    // flushes traces and logs.
+    // Graceful shutdown: stop the load, stop accepting, let in-flight requests
+    // finish (bounded by the server's drain timeout); the caller then flushes
+    // traces and logs.
     if let Some(l) = load {
         l.abort();
     }
     readiness.set_ready(false);
     let _ = stop_tx.send(true);
-    match tokio::time::timeout(Duration::from_secs(10), server).await {
-        Ok(Ok(Ok(()))) => {}
-        Ok(Ok(Err(e))) => eprintln!("server error: {e}"),
-        Ok(Err(e)) => eprintln!("server task failed: {e}"),
-        Err(_) => eprintln!("server did not drain within 10 s"),
+    match server.await {
+        Ok(report) if report.aborted_connections > 0 => eprintln!(
+            "{} connections were still busy at the drain deadline and were closed",
+            report.aborted_connections
+        ),
+        Ok(_) => {}
+        Err(e) => eprintln!("server task failed: {e}"),
+    }
+    if let Some(m) = metrics_server {
+        m.shutdown();
     }
     reviewer.abort();
     status.abort();

@@ -15,6 +15,8 @@ use crate::workflow::WORKFLOW;
 const REVIEW_DELAY: Duration = Duration::from_secs(1);
 /// The share of reviews that end approved.
 const APPROVAL_RATE: f64 = 0.8;
+/// Most reviews waiting; past it, new ones are not queued (and a warning says so).
+const MAX_PENDING: usize = 10_000;
 
 /// A result waiting for a human decision (listed by `GET /api/reviews/pending`).
 #[derive(Debug, Clone, Serialize)]
@@ -33,15 +35,22 @@ impl ReviewQueue {
         Self(Mutex::new(VecDeque::new()))
     }
 
-    /// Queues result `result_id` for review, from now.
-    pub fn push(&self, result_id: u64, reason: &'static str) {
-        if let Ok(mut q) = self.0.lock() {
-            q.push_back(PendingReview {
-                result_id,
-                reason,
-                since: Instant::now(),
-            });
+    /// Queues result `result_id` for review, from now; `false` when the queue
+    /// is full (the review is skipped).
+    pub fn push(&self, result_id: u64, reason: &'static str) -> bool {
+        let Ok(mut q) = self.0.lock() else {
+            return false;
+        };
+        if q.len() >= MAX_PENDING {
+            tracing::warn!(result_id, "review queue full; review skipped");
+            return false;
         }
+        q.push_back(PendingReview {
+            result_id,
+            reason,
+            since: Instant::now(),
+        });
+        true
     }
 
     /// Every review still waiting, oldest first.
@@ -83,11 +92,8 @@ pub async fn reviewers(app: Arc<App>) {
                 reason = r.reason,
                 "human review completed"
             );
-            if let Ok(mut results) = app.results.lock() {
-                if let Some(res) = results.get_mut(&r.result_id) {
-                    res.review = Some(decision.as_str());
-                }
-            }
+            app.results
+                .update(r.result_id, |res| res.review = Some(decision.as_str()));
         }
     }
 }

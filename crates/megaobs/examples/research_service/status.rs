@@ -14,6 +14,7 @@ use crate::load::LoadStats;
 /// The start banner; `config` as the service runs with it, `local` the bound address.
 pub fn print_banner(
     local: SocketAddr,
+    metrics: SocketAddr,
     config: &ObservabilityConfig,
     rps: f64,
     duration: Option<f64>,
@@ -22,7 +23,7 @@ pub fn print_banner(
     println!("megaobs observability example (service {service:?})");
     println!("  api:     http://{local}/api/research   (POST {{\"query\", \"user_id\"}}; GET /api/research/{{id}}, /api/reviews/pending)");
     println!(
-        "  metrics: http://{local}/metrics   (also /health, /ready; --listen or METRICS_ADDR)"
+        "  metrics: http://{metrics}/metrics   (health: http://{local}/health, /ready; --listen, --metrics-listen, METRICS_ADDR)"
     );
     println!(
         "  traces:  {} exporter, sample rate {}   (TRACING_EXPORTER, TRACING_SAMPLE_RATE, OTLP_ENDPOINT, ...)",
@@ -39,8 +40,8 @@ pub fn print_banner(
         config.api.rate_limit,
         config.api.rate_window,
         match duration {
-            Some(d) => format!("stopping after {d} s"),
-            None => "Ctrl-C to stop".to_string(),
+            Some(d) => format!("stopping after {d} s (or at Ctrl-C or SIGTERM)"),
+            None => "Ctrl-C or SIGTERM to stop".to_string(),
         }
     );
 }

@@ -218,9 +218,10 @@ pub fn run_workflow(app: &App, req: &ResearchRequest) -> Result<ResearchResult, 
         review: review.map(|_| "pending"),
     };
     if let Some(reason) = review {
-        app.collector
-            .record_human_review_requested(WORKFLOW, reason);
-        app.reviews.push(id, reason);
+        if app.reviews.push(id, reason) {
+            app.collector
+                .record_human_review_requested(WORKFLOW, reason);
+        }
     }
     let set = Instant::now();
     app.cache.insert(req.query.clone(), e, result.clone());

@@ -13,4 +13,6 @@ pub(crate) mod forward;
 pub mod redact;
 pub(crate) mod resource;
 pub(crate) mod secret_shapes;
+#[cfg(feature = "axum")]
+pub(crate) mod serve;
 pub(crate) mod text;

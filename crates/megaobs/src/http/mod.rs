@@ -39,6 +39,7 @@ mod log_level;
 mod observe;
 mod rate_limit;
 mod routes;
+mod server;
 mod span_name;
 
 pub use config::ApiConfig;
@@ -47,7 +48,11 @@ pub use connections::{CountConnections, CountedConnection};
 pub use log_level::log_level_router;
 pub use observe::{Observe, ObserveLayer, ResponseFuture, TraceHeaders};
 pub use rate_limit::{ClientKey, RateLimit, RateLimitFuture, RateLimitLayer, DEFAULT_MAX_CLIENTS};
-pub use routes::{not_found, observability_routes, Readiness};
+pub use routes::{health_routes, not_found, observability_routes, Readiness};
+pub use server::{
+    shutdown_signal, ServeReport, Server, StopSignal, DEFAULT_DRAIN_TIMEOUT,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+};
 
 /// The `path` label of requests that matched no route (never the raw URL).
 pub const UNMATCHED_ROUTE: &str = "unmatched";

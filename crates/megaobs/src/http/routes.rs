@@ -36,8 +36,13 @@ impl Readiness {
 /// `GET /metrics` (text or OpenMetrics by `Accept`), `GET /health` (liveness:
 /// always 200 while the process serves) and `GET /ready` (200 or 503 from `readiness`).
 pub fn observability_routes(collector: MetricsCollector, readiness: Readiness) -> Router {
+    health_routes(readiness).route("/metrics", get(metrics_handler).with_state(collector))
+}
+
+/// `GET /health` and `GET /ready` alone, for a service that serves `/metrics`
+/// on a listener of its own ([`serve_metrics`](crate::metrics::serve_metrics)).
+pub fn health_routes(readiness: Readiness) -> Router {
     Router::new()
-        .route("/metrics", get(metrics_handler).with_state(collector))
         .route(
             "/health",
             get(|| async {

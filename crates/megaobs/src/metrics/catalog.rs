@@ -161,7 +161,7 @@ metrics! {
     SPANS_EXPORTED: Counter "otel_spans_exported_total" [] "megaobs"
         "Spans handed to the trace exporter successfully.";
     SPANS_DROPPED: Counter "otel_spans_dropped_total" ["reason"] "megaobs"
-        "Spans lost: the export queue was full (queue_full) or the export failed (export_failed).";
+        "Spans lost: the export queue was full (queue_full), the export failed (export_failed), or stopping reached its deadline first (shutdown).";
     EXPORT_ERRORS: Counter "otel_export_errors_total" [] "megaobs"
         "Failed trace export requests (backend down, timeout, rejected).";
     LABEL_OVERFLOW: Counter "megaobs_label_overflow_total" ["metric"] "megaobs"

@@ -37,7 +37,7 @@ pub(crate) struct InternalMetrics {
     log_output_errors: [Counter; 4],
     spans_exported: Counter,
     /// queue_full, export_failed
-    spans_dropped: [Counter; 2],
+    spans_dropped: [Counter; 3],
     export_errors: Counter,
 }
 
@@ -46,6 +46,7 @@ pub(crate) struct InternalMetrics {
 pub(crate) enum SpanDrop {
     QueueFull,
     ExportFailed,
+    Shutdown,
 }
 
 impl InternalMetrics {
@@ -63,7 +64,7 @@ impl InternalMetrics {
         enc.header(&SPANS_EXPORTED);
         enc.counter(&SPANS_EXPORTED, &[], self.spans_exported.get());
         enc.header(&SPANS_DROPPED);
-        for (reason, i) in [("queue_full", 0), ("export_failed", 1)] {
+        for (reason, i) in [("queue_full", 0), ("export_failed", 1), ("shutdown", 2)] {
             enc.counter(&SPANS_DROPPED, &[reason], self.spans_dropped[i].get());
         }
         enc.header(&EXPORT_ERRORS);

@@ -48,6 +48,8 @@ mod llm;
 mod process;
 mod routing;
 #[cfg(feature = "axum")]
+mod scrape;
+#[cfg(feature = "axum")]
 mod server;
 mod stripe;
 mod timer;
@@ -67,6 +69,8 @@ pub use label_map::{MAX_LABEL_VALUE_BYTES, OVERFLOW_LABEL_VALUE};
 pub use labels::{
     CacheHitKind, CacheOperation, ConnectionState, HttpMethod, ReviewDecision, Status, TokenType,
 };
+#[cfg(feature = "axum")]
+pub use scrape::{DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_SCRAPE_CACHE};
 #[cfg(feature = "axum")]
 pub use server::{
     metrics_handler, metrics_router, serve_metrics, MetricsServer, MetricsServerBuilder,
@@ -125,6 +129,11 @@ struct Inner {
     overflow: Vec<(&'static str, Arc<Counter>)>,
     process_metrics: bool,
     registries: Mutex<Vec<Registry>>,
+    /// Longest a served exposition is reused (`/metrics` over HTTP only).
+    scrape_cache: std::time::Duration,
+    max_concurrent_scrapes: usize,
+    #[cfg(feature = "axum")]
+    scrape: OnceLock<Arc<scrape::ScrapeCache>>,
 }
 
 /// Hands out cardinality-guarded maps and their overflow counters while the
@@ -156,6 +165,8 @@ pub struct MetricsCollectorBuilder {
     max_label_values: usize,
     process_metrics: bool,
     registries: Vec<Registry>,
+    scrape_cache: std::time::Duration,
+    max_concurrent_scrapes: usize,
 }
 
 impl MetricsCollectorBuilder {
@@ -169,6 +180,21 @@ impl MetricsCollectorBuilder {
     /// Whether to export `process_*` metrics (default: on).
     pub fn process_metrics(mut self, on: bool) -> Self {
         self.process_metrics = on;
+        self
+    }
+
+    /// How long an exposition served over HTTP (`metrics_handler`, the
+    /// `/metrics` routes and server) is reused by later scrapes (default 1 s;
+    /// zero encodes every scrape). Direct `encode` calls are never cached.
+    pub fn scrape_cache(mut self, max_age: std::time::Duration) -> Self {
+        self.scrape_cache = max_age;
+        self
+    }
+
+    /// Most scrapes answered at once over HTTP (default 16); more get `503`
+    /// with `Retry-After: 1`.
+    pub fn max_concurrent_scrapes(mut self, scrapes: usize) -> Self {
+        self.max_concurrent_scrapes = scrapes.max(1);
         self
     }
 
@@ -198,6 +224,10 @@ impl MetricsCollectorBuilder {
             overflow: g.overflow,
             process_metrics: self.process_metrics,
             registries: Mutex::new(self.registries),
+            scrape_cache: self.scrape_cache,
+            max_concurrent_scrapes: self.max_concurrent_scrapes,
+            #[cfg(feature = "axum")]
+            scrape: OnceLock::new(),
         };
         MetricsCollector {
             inner: Arc::new(inner),
@@ -233,6 +263,8 @@ impl MetricsCollector {
             max_label_values: DEFAULT_MAX_LABEL_VALUES,
             process_metrics: true,
             registries: Vec::new(),
+            scrape_cache: std::time::Duration::from_secs(1),
+            max_concurrent_scrapes: 16,
         }
     }
 

@@ -13,9 +13,21 @@ use axum::Router;
 use tokio::sync::oneshot;
 
 use super::{Format, MetricsCollector};
+
+/// The standalone server's header-read timeout (also its idle keep-alive time).
+const SCRAPE_HEADER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// Most connections the standalone server keeps open.
+const MAX_SCRAPE_CONNECTIONS: usize = 256;
+/// How long the standalone server lets in-flight scrapes finish when stopped.
+const SCRAPE_DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 use crate::error::{Error, Result};
 
-/// Answers a scrape: Prometheus text, or OpenMetrics when the `Accept` header asks for it.
+/// Answers a scrape: Prometheus text, or OpenMetrics when the `Accept` header
+/// asks for it. Protected against scrape floods: the exposition is encoded at
+/// most once per [`scrape_cache`](super::MetricsCollectorBuilder::scrape_cache)
+/// window per format, off the async workers, and scrapes beyond
+/// [`max_concurrent_scrapes`](super::MetricsCollectorBuilder::max_concurrent_scrapes)
+/// get `503` with `Retry-After: 1`.
 ///
 /// ```
 /// use axum::{routing::get, Router};
@@ -30,19 +42,10 @@ pub async fn metrics_handler(
     headers: HeaderMap,
 ) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    render(&collector, Format::from_accept(accept))
-}
-
-fn render(collector: &MetricsCollector, format: Format) -> Response {
-    let body = collector.encode(format);
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(format.content_type()),
-        )],
-        body,
-    )
-        .into_response()
+    let format = Format::from_accept(accept);
+    super::scrape::cache_of(&collector)
+        .respond(&collector, format)
+        .await
 }
 
 /// A router serving `GET /metrics` for `collector`, to `merge` into an app.
@@ -73,7 +76,9 @@ async fn serve_handler(State(s): State<Arc<ServeState>>, headers: HeaderMap) -> 
     let format = s.format.unwrap_or_else(|| {
         Format::from_accept(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()))
     });
-    render(&s.collector, format)
+    super::scrape::cache_of(&s.collector)
+        .respond(&s.collector, format)
+        .await
 }
 
 /// Serves the process-wide collector's `/metrics` on `addr` from a background
@@ -161,11 +166,16 @@ impl MetricsServerBuilder {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
                     };
-                    let _ = axum::serve(listener, app)
-                        .with_graceful_shutdown(async {
-                            let _ = rx.await;
-                        })
-                        .await;
+                    let opts = crate::core::serve::ServeOptions {
+                        header_read_timeout: SCRAPE_HEADER_TIMEOUT,
+                        max_connections: MAX_SCRAPE_CONNECTIONS,
+                        drain_timeout: SCRAPE_DRAIN_TIMEOUT,
+                        on_connection: None,
+                    };
+                    crate::core::serve::serve(listener, app, opts, async {
+                        let _ = rx.await;
+                    })
+                    .await;
                 });
             })
             .map_err(|source| Error::Io {

@@ -66,6 +66,8 @@ pub(crate) struct BatchProcessor {
     metrics: MetricsCollector,
     control_timeout: Duration,
     is_shutdown: AtomicBool,
+    /// Set at shutdown: exports not started by then drop their spans.
+    deadline: Arc<OnceLock<Instant>>,
 }
 
 impl std::fmt::Debug for BatchProcessor {
@@ -89,7 +91,9 @@ impl BatchProcessor {
         let (tx, rx) = crossbeam_channel::bounded(capacity);
         let parked = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
+        let deadline = Arc::new(OnceLock::new());
         let worker = Worker {
+            deadline: Arc::clone(&deadline),
             rx,
             exporter,
             batch_size: batch,
@@ -113,6 +117,7 @@ impl BatchProcessor {
             control_timeout: settings.export_timeout * 2 + Duration::from_secs(1),
             is_shutdown: AtomicBool::new(false),
             join: Mutex::new(None),
+            deadline,
         };
         let _ = p.worker.set(join.thread().clone());
         if let Ok(mut j) = p.join.lock() {
@@ -192,7 +197,10 @@ impl SpanProcessor for BatchProcessor {
         if self.is_shutdown.swap(true, Ordering::SeqCst) {
             return Err(OTelSdkError::AlreadyShutdown);
         }
-        let result = self.control(Msg::Shutdown, timeout.max(self.control_timeout));
+        // A hard deadline: exports not begun by then drop their spans (counted),
+        // and the caller waits no longer than `timeout` for the thread.
+        let _ = self.deadline.set(Instant::now() + timeout);
+        let result = self.control(Msg::Shutdown, timeout);
         if result.is_ok() {
             if let Some(j) = self.join.lock().ok().and_then(|mut j| j.take()) {
                 let _ = j.join();
@@ -250,6 +258,7 @@ struct Worker<E> {
     metrics: MetricsCollector,
     dropped: Arc<AtomicU64>,
     last_report: Option<Instant>,
+    deadline: Arc<OnceLock<Instant>>,
 }
 
 impl<E: SpanExporter> Worker<E> {
@@ -307,6 +316,12 @@ impl<E: SpanExporter> Worker<E> {
             return Ok(());
         }
         let n = batch.len() as u64;
+        if self.deadline.get().is_some_and(|d| Instant::now() >= *d) {
+            batch.clear();
+            self.metrics.record_spans_dropped(SpanDrop::Shutdown, n);
+            self.dropped.fetch_add(n, Ordering::Relaxed);
+            return Err(OTelSdkError::Timeout(Duration::ZERO));
+        }
         let mut spans = std::mem::replace(batch, Vec::with_capacity(self.batch_size));
         redact(&mut spans);
         let result = futures_executor::block_on(self.exporter.export(spans));

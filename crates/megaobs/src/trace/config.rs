@@ -87,6 +87,10 @@ pub struct TracingConfig {
     pub scheduled_delay: Duration,
     /// Deadline of one export request (retries included).
     pub export_timeout: Duration,
+    /// Longest stopping tracing may take (exporting what is queued), even
+    /// when the backend never answers; spans not exported by then are counted
+    /// in `otel_spans_dropped_total{reason="shutdown"}`.
+    pub shutdown_timeout: Duration,
     /// Attribute names whose values are exported as `[REDACTED]` (the same
     /// matching as the logging pillar's list; `ObservabilityConfig::redact` sets
     /// both).
@@ -172,6 +176,11 @@ impl TracingConfig {
         self.export_timeout = timeout;
         self
     }
+    /// Sets the longest stopping may take.
+    pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
+        self.shutdown_timeout = timeout;
+        self
+    }
     /// Replaces the list of secret attribute names.
     pub fn redact<I, S>(mut self, names: I) -> Self
     where
@@ -216,6 +225,7 @@ impl Default for TracingConfig {
             max_export_batch_size: 512,
             scheduled_delay: Duration::from_millis(1000),
             export_timeout: Duration::from_secs(3),
+            shutdown_timeout: Duration::from_secs(3),
             redact: crate::core::redact::default_names(),
             redact_values: true,
             secret_prefixes: crate::core::redact::DEFAULT_SECRET_PREFIXES
@@ -308,6 +318,7 @@ impl TracingConfig {
             max_export_batch_size: d.max_export_batch_size,
             scheduled_delay: d.scheduled_delay,
             export_timeout: d.export_timeout,
+            shutdown_timeout: d.shutdown_timeout,
             enabled,
             service_name: service_name(&env)?,
             exporter,

@@ -6,8 +6,6 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
-#[cfg(feature = "otlp")]
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -71,6 +69,7 @@ pub(crate) fn extend_redactor(names: &[String]) {
 #[must_use = "dropping the guard shuts tracing down: keep it for the program's life"]
 pub struct TracingGuard {
     provider: Option<SdkTracerProvider>,
+    shutdown_timeout: std::time::Duration,
     dropped: Option<Arc<std::sync::atomic::AtomicU64>>,
     #[cfg(feature = "otlp")]
     runtime: Option<tokio::runtime::Runtime>,
@@ -88,6 +87,7 @@ impl TracingGuard {
     pub(crate) fn disabled() -> Self {
         Self {
             provider: None,
+            shutdown_timeout: std::time::Duration::ZERO,
             dropped: None,
             #[cfg(feature = "otlp")]
             runtime: None,
@@ -108,7 +108,8 @@ impl TracingGuard {
             .map_or(0, |d| d.load(Ordering::Relaxed))
     }
 
-    /// Exports what is queued and stops tracing; `false` on timeout or export failure.
+    /// Exports what is queued and stops tracing, within
+    /// [`TracingConfig::shutdown_timeout`]; `false` on timeout or export failure.
     pub fn shutdown(mut self) -> bool {
         self.stop()
     }
@@ -117,13 +118,16 @@ impl TracingGuard {
         if self.provider.is_some() {
             sampling::shut_down();
         }
+        // Bounded even when the backend never answers: what is not exported
+        // by then is counted as dropped, and the export thread is left behind.
         let ok = match self.provider.take() {
-            Some(p) => p.shutdown().is_ok(),
+            Some(p) => p.shutdown_with_timeout(self.shutdown_timeout).is_ok(),
             None => true,
         };
         #[cfg(feature = "otlp")]
         if let Some(rt) = self.runtime.take() {
-            rt.shutdown_timeout(Duration::from_secs(1));
+            // Its tasks (a stuck gRPC call) are abandoned, not awaited.
+            rt.shutdown_background();
         }
         ok
     }
@@ -182,6 +186,7 @@ pub(crate) fn prepare(
             let _ = runtime;
             let guard = TracingGuard {
                 provider: Some(provider),
+                shutdown_timeout: config.shutdown_timeout,
                 dropped: Some(dropped),
                 #[cfg(feature = "otlp")]
                 runtime,
