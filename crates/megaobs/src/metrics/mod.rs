@@ -130,7 +130,9 @@ struct Inner {
     process_metrics: bool,
     registries: Mutex<Vec<Registry>>,
     /// Longest a served exposition is reused (`/metrics` over HTTP only).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     scrape_cache: std::time::Duration,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     max_concurrent_scrapes: usize,
     #[cfg(feature = "axum")]
     scrape: OnceLock<Arc<scrape::ScrapeCache>>,
