@@ -93,6 +93,67 @@ fn logging(c: &mut Criterion) {
     }
     g.finish();
 
+    // Value redaction: the same line in a span, with the scan of message and
+    // values for secret shapes on (the default) and off, timed interleaved
+    // (`common::interleaved`: the same windows, the thread's CPU time). The
+    // line holds no secret, as nearly every line does.
+    let (unscanned, _guard2) = LogLayer::builder(
+        LoggingConfig::default()
+            .console(false)
+            .dir(dir.path())
+            .service_name("bench-unscanned")
+            .max_bytes(256 * 1024 * 1024)
+            .backups(1)
+            .redact_values(false),
+    )
+    .build()
+    .unwrap();
+    let unscanned = tracing::Dispatch::new(tracing_subscriber::registry().with(unscanned));
+    let typical = || {
+        tracing::info!(
+            query = black_box("What is retrieval-augmented generation, and when does it help?"),
+            user_id = black_box("user-123"),
+            latency_ms = black_box(2.5),
+            "research request served from cache"
+        )
+    };
+    let line_in = |d: &tracing::Dispatch| {
+        tracing::dispatcher::with_default(d, || {
+            let span =
+                tracing::info_span!("process_query", request_id = 42u64, route = "/api/research");
+            let _e = span.enter();
+            typical();
+        })
+    };
+    let off = || line_in(&unscanned);
+    let on = || line_in(&megaobs);
+    let kinds: [&dyn Fn(); 2] = [&off, &on];
+    let mut g = c.benchmark_group("value_redaction_line_in_span");
+    for (i, name) in ["scan_off", "scan_on"].into_iter().enumerate() {
+        g.bench_function(name, |b| common::interleaved(b, kinds, i));
+        common::record_pair("value_redaction_line_in_span", name);
+    }
+    g.finish();
+    let redactor = megaobs::logging::Redactor::default();
+    let mut g = c.benchmark_group("value_redaction_scrub");
+    g.bench_function("typical_text_no_secret", |b| {
+        b.iter(|| {
+            redactor
+                .scrub(black_box(
+                    "What is retrieval-augmented generation, and when does it help?",
+                ))
+                .len()
+        })
+    });
+    g.bench_function("text_with_password", |b| {
+        b.iter(|| {
+            redactor
+                .scrub(black_box("login failed for password=hunter2 at 10:42"))
+                .len()
+        })
+    });
+    g.finish();
+
     let mut g = c.benchmark_group("filtered_out_debug_event");
     for (name, d) in [
         ("megaobs", &megaobs),

@@ -8,7 +8,7 @@
 //! Memory is bounded by the queue capacity.
 //!
 //! Wake-ups: the writer does not block in `recv` (waking a blocked receiver
-//! costs every log call a futex syscall, ~1 µs). It drains the queue, then parks
+//! costs every log call a futex syscall). It drains the queue, then parks
 //! for a short while; a logging thread unparks it only when the queue is half
 //! full, and control messages (flush, shutdown) unpark it at once. Idle, it wakes
 //! at most every [`MAX_IDLE`]; a line waits at most that long before being written.

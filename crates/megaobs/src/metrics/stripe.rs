@@ -1,8 +1,8 @@
 //! Per-CPU striping of hot atomic cells.
 //!
 //! Two threads updating the same series on different cores would bounce the
-//! cache lines of its atomics between the cores on every update (~100 ns each
-//! on this class of machine). Striped cells give each CPU its own cache-line
+//! cache lines of its atomics between the cores on every update, which costs
+//! more than the update itself. Striped cells give each CPU its own cache-line
 //! aligned copy; readers (the scrape) add the stripes up. The stripe is the CPU
 //! the thread runs on (`sched_getcpu`, a vDSO/rseq read on Linux), so threads that
 //! run at the same moment never share a stripe however many threads exist.

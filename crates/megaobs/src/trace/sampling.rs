@@ -32,8 +32,8 @@ use opentelemetry_sdk::trace::{
 /// The root spans' ratio of the provider's sampler, [`parent_ratio_sampler`]
 /// (set once by `init_tracing`). [`decide`] computes that sampler's decisions
 /// itself, without the SDK's dynamic dispatch, nested sampler calls and result
-/// building (≈ 150 instructions per span, measured with
-/// `bench/layer_instructions.sh`); the differential test below checks that they
+/// building (`bench/layer_instructions.sh` counts the difference); the
+/// differential test below checks that they
 /// are the SDK's for every kind of parent and trace ids around the bound.
 static RATIO: OnceLock<Ratio> = OnceLock::new();
 
