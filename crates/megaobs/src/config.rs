@@ -253,8 +253,6 @@ mod tests {
                 "jaegar",
                 "console, jaeger, zipkin, otlp, none",
             ),
-            ("JAEGER_PORT", "70000", "TCP port"),
-            ("ZIPKIN_ENDPOINT", "localhost:9411", "http://"),
             ("OTLP_PROTOCOL", "udp", "grpc or http/protobuf"),
             ("LOG_LEVEL", "loud", "WARNING"),
             ("LOG_FORMAT", "xml", "json or text"),
@@ -271,11 +269,17 @@ mod tests {
             assert!(msg.contains(&format!("{value:?}")), "{msg}");
             assert!(msg.contains(expected), "{var}={value}: {msg}");
         }
-        // Jaeger's legacy UDP ports are refused when Jaeger is the exporter...
-        for (port, expected) in [("6831", "4317"), ("6832", "4318")] {
-            let msg = err_of(&[("TRACING_EXPORTER", "jaeger"), ("JAEGER_PORT", port)]);
-            assert!(msg.contains("JAEGER_PORT"), "{msg}");
-            assert!(msg.contains(&format!("{port:?}")), "{msg}");
+        // Jaeger's and Zipkin's variables are checked when their exporter is
+        // chosen (and ignored otherwise, below)...
+        for (exporter, var, value, expected) in [
+            ("jaeger", "JAEGER_PORT", "6831", "4317"),
+            ("jaeger", "JAEGER_PORT", "6832", "4318"),
+            ("jaeger", "JAEGER_PORT", "70000", "TCP port"),
+            ("zipkin", "ZIPKIN_ENDPOINT", "localhost:9411", "http://"),
+        ] {
+            let msg = err_of(&[("TRACING_EXPORTER", exporter), (var, value)]);
+            assert!(msg.contains(var), "{msg}");
+            assert!(msg.contains(&format!("{value:?}")), "{msg}");
             assert!(msg.contains(expected), "{msg}");
         }
     }
@@ -299,11 +303,40 @@ mod tests {
         .unwrap();
         assert_eq!(c.tracing.jaeger_port, 6831);
         c.tracing.validate().unwrap();
+        // What Kubernetes injects for a Service named `jaeger` does not stop an
+        // otlp service from starting.
+        let k8s = cfg(&[
+            ("TRACING_EXPORTER", "otlp"),
+            ("JAEGER_PORT", "tcp://10.0.0.7:4317"),
+            ("ZIPKIN_ENDPOINT", "zipkin:9411"),
+        ])
+        .unwrap();
+        assert_eq!(k8s.tracing.jaeger_port, 4317);
         let jaeger = c
             .tracing
             .clone()
             .exporter(crate::trace::TracingExporter::Jaeger);
         assert!(jaeger.validate().unwrap_err().to_string().contains("4317"));
+    }
+
+    #[test]
+    fn code_built_logging_configs_follow_the_env_rules() {
+        use crate::logging::{LogLayer, LoggingConfig};
+        let quiet = || LoggingConfig::default().console(false).file(false);
+        for (config, field) in [
+            (quiet().service_name("../../etc/x"), "service_name"),
+            (quiet().service_name(".."), "service_name"),
+            (quiet().max_bytes(0), "max_bytes"),
+            (quiet().backups(5000), "backups"),
+        ] {
+            let err = LogLayer::builder(config)
+                .build::<tracing_subscriber::Registry>()
+                .map(|_| ())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(field), "{err}");
+        }
+        quiet().validate().unwrap();
     }
 
     #[test]

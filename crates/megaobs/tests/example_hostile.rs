@@ -191,7 +191,14 @@ fn half_open_connections_are_closed_and_health_still_answers() {
         match c.read(&mut buf) {
             // EOF, or a 408 the server sent before closing, then EOF.
             Ok(0) => {}
-            Ok(_) => assert_eq!(c.read(&mut buf).unwrap_or(0), 0),
+            Ok(n) => {
+                assert!(
+                    buf[..n].starts_with(b"HTTP/1.1 408"),
+                    "{:?}",
+                    String::from_utf8_lossy(&buf[..n])
+                );
+                assert_eq!(c.read(&mut buf).unwrap_or(0), 0);
+            }
             Err(e) => assert!(
                 e.kind() == std::io::ErrorKind::ConnectionReset,
                 "a connection was left open: {e}"

@@ -2,25 +2,13 @@
 //! several threads (nothing admitted by both levels is lost), and through the
 //! opt-in `/log-level` route on a real server with a bearer token.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+mod common;
+
+use common::SharedBuf;
 use std::time::Duration;
 
 use megaobs::logging::{LogLayer, LoggingConfig};
 use tracing_subscriber::prelude::*;
-
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 impl SharedBuf {
     fn messages(&self) -> Vec<String> {

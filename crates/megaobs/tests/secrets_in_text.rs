@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use common::SharedBuf;
 use std::time::Duration;
 
 use common::receivers::Receivers;
@@ -35,19 +34,6 @@ fn hostile_query() -> String {
 
 const NEAR_MISSES: &str = "What is RAG? prompt_tokens=150 sk-short risk-assessment AKIAshort \
      hash deadbeefcafe1234 a bearer of news";
-
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[test]
 fn secret_shapes_are_masked_in_lines_and_spans() {

@@ -96,6 +96,9 @@ struct Args {
     /// keep-alive time): slower and half-open connections are closed.
     #[arg(long, default_value_t = 10.0)]
     header_read_timeout: f64,
+    /// Seconds one request may take, reading its body included (then 408).
+    #[arg(long, default_value_t = 30.0)]
+    request_timeout: f64,
 }
 
 /// Runs the service; an error is printed as a sentence, with exit code 1.
@@ -128,6 +131,15 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
                 args.header_read_timeout
             )
         })?;
+    let request_timeout = Duration::try_from_secs_f64(args.request_timeout)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            format!(
+                "--request-timeout must be a positive number of seconds, got {}",
+                args.request_timeout
+            )
+        })?;
     let run_for = match args.duration {
         Some(d) => Some(
             Duration::try_from_secs_f64(d.max(0.0))
@@ -152,7 +164,8 @@ fn run(args: Args) -> Result<(), Box<dyn Error>> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let served = runtime.block_on(serve(&args, &config, run_for, header_read_timeout));
+    let limits = (header_read_timeout, request_timeout);
+    let served = runtime.block_on(serve(&args, &config, run_for, limits));
     drop(trace_guard); // exports every queued span
     drop(log_guard); // writes every queued line
     served?;
@@ -166,7 +179,7 @@ async fn serve(
     args: &Args,
     config: &ObservabilityConfig,
     run_for: Option<Duration>,
-    header_read_timeout: Duration,
+    (header_read_timeout, request_timeout): (Duration, Duration),
 ) -> Result<(), Box<dyn Error>> {
     // Registered before anything else: from here on SIGTERM and Ctrl-C stop the
     // service gracefully instead of killing it.
@@ -205,6 +218,7 @@ async fn serve(
         // open connections (mega_agent_open_connections).
         let server = Server::new()
             .header_read_timeout(header_read_timeout)
+            .request_timeout(request_timeout)
             .count_connections(collector.clone());
         tokio::spawn(async move {
             server

@@ -64,19 +64,9 @@ pub(crate) fn service_name<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> R
     match env.first_set(&["TRACING_SERVICE_NAME", "OTEL_SERVICE_NAME"]) {
         Some((var, name)) => {
             let name = name.trim();
-            let ok = name.len() <= 128
-                && name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-            if ok {
-                Ok(name.to_string())
-            } else {
-                // The name becomes a file name (`{service}.log`): no separators.
-                Err(invalid(
-                    var,
-                    name,
-                    "1 to 128 characters from A-Z a-z 0-9 - _ . (it names the log files)",
-                ))
+            match crate::core::resource::service_name_problem(name) {
+                None => Ok(name.to_string()),
+                Some(expected) => Err(invalid(var, name, expected)),
             }
         }
         None => Ok(DEFAULT_SERVICE_NAME.to_string()),

@@ -30,6 +30,7 @@ pub const DEFAULT_SECRET_NAMES: &[&str] = &[
     "set-cookie",
     "private_key",
     "access_key",
+    "secret_key",
 ];
 
 /// The default names as owned strings, for configuration types.

@@ -5,6 +5,18 @@
 /// Pro's own): it names the trace resource, the log files and the `service` field.
 pub const DEFAULT_SERVICE_NAME: &str = "megaagent-pro";
 
+/// What a service name must be, if `name` is not that: it becomes a file name
+/// (`{service}.log`), so no path separators or dots-only names.
+pub(crate) fn service_name_problem(name: &str) -> Option<&'static str> {
+    let ok = !name.is_empty()
+        && name.len() <= 128
+        && name.chars().any(|c| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    (!ok).then_some("1 to 128 characters from A-Z a-z 0-9 - _ . with at least one letter or digit (it names the log files)")
+}
+
 /// This machine's host name (`-` if unknown), as syslog and `host.name` use it.
 pub(crate) fn hostname() -> String {
     let mut buf = [0u8; 256];

@@ -3,11 +3,12 @@
 //! a JWT, an AWS access key id or a PEM private key has the secret part
 //! replaced by `[REDACTED]`.
 //!
-//! Written by hand rather than with `regex`: text without a secret (nearly all
-//! of it) must cost a few SIMD scans, not a regex run per string, because this
-//! runs on the application thread for every log line. Each shape has a short
-//! literal anchor found with `memchr`; only around an anchor is the shape
-//! checked in full.
+//! Written by hand rather than with `regex`: this runs on the application
+//! thread for every log line, and text without a secret (nearly all of it) must
+//! cost little. Each shape has a short anchor (`=`/`:`, a space, `sk-`, `eyJ`,
+//! `AKIA`, `-----BEGIN`) found with `memchr`; only around an anchor is the
+//! shape checked, and each detector resumes after the text it has consumed, so
+//! no input makes the scan worse than linear.
 
 use memchr::memmem;
 use std::sync::LazyLock;
@@ -22,6 +23,8 @@ pub const DEFAULT_SECRET_PREFIXES: &[&str] = &["sk-"];
 const MIN_PREFIXED_TOKEN: usize = 16;
 /// Fewest characters of a bearer/basic credential.
 const MIN_CREDENTIAL: usize = 8;
+/// Longest key looked at before an `=` or `:` (secret names are short).
+const MAX_KEY: usize = 64;
 
 static BEGIN: LazyLock<memmem::Finder<'static>> =
     LazyLock::new(|| memmem::Finder::new("-----BEGIN "));
@@ -82,11 +85,13 @@ impl ShapeScanner {
             if end <= at {
                 continue;
             }
-            let start = start.max(at);
-            // Spans end on ASCII bytes or the text's end, so both are char
-            // boundaries; `get` keeps that a check rather than a panic.
-            out.push_str(text.get(at..start).unwrap_or(""));
-            out.push_str(REDACTED);
+            // Overlapping spans are one secret: extend it, no second marker.
+            if start >= at || at == 0 {
+                // Spans end on ASCII bytes or the text's end, so both are char
+                // boundaries; `get` keeps that a check rather than a panic.
+                out.push_str(text.get(at..start).unwrap_or(""));
+                out.push_str(REDACTED);
+            }
             at = end;
         }
         out.push_str(text.get(at..).unwrap_or(""));
@@ -98,18 +103,25 @@ impl ShapeScanner {
         if self.keys.is_empty() {
             return;
         }
+        // Every byte is looked at a bounded number of times: separators inside a
+        // value already masked are skipped, and keys are at most MAX_KEY long.
+        let mut done = 0;
         for sep in memchr::memchr2_iter(b'=', b':', b) {
+            if sep < done {
+                continue;
+            }
             // The key: letters, digits, `_`, `.`, `-` just before the separator
             // (after an optional closing quote and spaces).
+            let floor = sep.saturating_sub(MAX_KEY);
             let mut end = sep;
-            while end > 0 && b[end - 1] == b' ' {
+            while end > floor && b[end - 1] == b' ' {
                 end -= 1;
             }
             if end > 0 && (b[end - 1] == b'"' || b[end - 1] == b'\'') {
                 end -= 1;
             }
             let mut start = end;
-            while start > 0 && is_key_byte(b[start - 1]) {
+            while start > floor && is_key_byte(b[start - 1]) {
                 start -= 1;
             }
             if start == end || !self.is_secret_key(&b[start..end]) {
@@ -119,21 +131,33 @@ impl ShapeScanner {
             if b.get(sep + 1) == Some(&b'/') || b.get(sep + 1) == Some(&b':') {
                 continue;
             }
+            let key = &b[start..end];
             let mut v = sep + 1;
             while v < b.len() && b[v] == b' ' {
                 v += 1;
             }
-            // `Authorization: Bearer x`: the scheme stays, the credential goes.
-            v += scheme_len(&b[v..]);
+            // `Authorization: Bearer x` / `Token x`: the scheme stays, the
+            // credential goes.
+            if ends_with_ignore_case(key, b"authorization") {
+                v += scheme_word_len(&b[v..]);
+            }
             let quote = match b.get(v) {
                 Some(q @ (b'"' | b'\'')) => Some(*q),
                 _ => None,
             };
             let value_start = v + usize::from(quote.is_some());
             let mut value_end = value_start;
+            // A cookie header's value runs to the end of the line (every cookie
+            // in it may be a session).
+            let whole_line = ends_with_ignore_case(key, b"cookie");
             match quote {
                 Some(q) => {
                     while value_end < b.len() && b[value_end] != q {
+                        value_end += 1;
+                    }
+                }
+                None if whole_line => {
+                    while value_end < b.len() && !matches!(b[value_end], b'\n' | b'\r' | b'"') {
                         value_end += 1;
                     }
                 }
@@ -146,6 +170,7 @@ impl ShapeScanner {
             if value_end > value_start {
                 spans.push((value_start, value_end));
             }
+            done = value_end;
         }
     }
 
@@ -179,14 +204,31 @@ fn is_base64url(c: u8) -> bool {
     c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'=')
 }
 
-/// The length of a leading `Bearer ` / `Basic ` (any case) in `value`.
-fn scheme_len(value: &[u8]) -> usize {
-    for scheme in [&b"bearer "[..], b"basic "] {
-        if value.len() > scheme.len() && value[..scheme.len()].eq_ignore_ascii_case(scheme) {
-            return scheme.len();
-        }
+fn ends_with_ignore_case(s: &[u8], suffix: &[u8]) -> bool {
+    s.len() >= suffix.len() && s[s.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+}
+
+/// The length of a leading scheme word and its space (`Bearer `, `Basic `,
+/// `Token `: letters only, at most 16) in an authorization value, else 0.
+fn scheme_word_len(value: &[u8]) -> usize {
+    let word = value
+        .iter()
+        .take(17)
+        .take_while(|c| c.is_ascii_alphabetic())
+        .count();
+    if (1..=16).contains(&word) && value.get(word) == Some(&b' ') {
+        word + 1
+    } else {
+        0
     }
-    0
+}
+
+/// Whether `t` looks like a credential rather than a word: it has a digit, a
+/// `+`, `/`, `=`, `-`, `_` or `.`, or both letter cases.
+fn looks_like_credential(t: &[u8]) -> bool {
+    t.iter()
+        .any(|c| c.is_ascii_digit() || matches!(c, b'+' | b'/' | b'=' | b'-' | b'_' | b'.'))
+        || (t.iter().any(u8::is_ascii_uppercase) && t.iter().any(u8::is_ascii_lowercase))
 }
 
 /// `Bearer <credential>` / `Basic <credential>` anywhere in the text.
@@ -207,7 +249,8 @@ fn credentials(b: &[u8], spans: &mut Vec<Span>) {
         while end < b.len() && is_token_byte(b[end]) {
             end += 1;
         }
-        if end - start >= MIN_CREDENTIAL {
+        // "a basic question" is no credential.
+        if end - start >= MIN_CREDENTIAL && looks_like_credential(&b[start..end]) {
             spans.push((start, end));
         }
     }
@@ -216,8 +259,10 @@ fn credentials(b: &[u8], spans: &mut Vec<Span>) {
 /// Tokens starting with a configured prefix (`sk-…`), at a word start.
 fn prefixed_tokens(b: &[u8], prefix: &memmem::Finder<'_>, spans: &mut Vec<Span>) {
     let plen = prefix.needle().len();
+    let mut done = 0;
     for at in prefix.find_iter(b) {
-        if at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_') {
+        // Matches inside a run already scanned would scan it again.
+        if at < done || (at > 0 && (b[at - 1].is_ascii_alphanumeric() || b[at - 1] == b'_')) {
             continue;
         }
         let mut end = at + plen;
@@ -227,13 +272,18 @@ fn prefixed_tokens(b: &[u8], prefix: &memmem::Finder<'_>, spans: &mut Vec<Span>)
         if end - (at + plen) >= MIN_PREFIXED_TOKEN {
             spans.push((at, end));
         }
+        done = end;
     }
 }
 
 /// JSON Web Tokens: three base64url parts, the first starting `eyJ` (`{"`).
 fn jwts(b: &[u8], spans: &mut Vec<Span>) {
+    let mut done = 0;
     for at in JWT.find_iter(b) {
-        if at > 0 && is_base64url(b[at - 1]) {
+        // After `=` (`?jwt=eyJ…`) a token may start; inside a base64 run it does not.
+        if at < done
+            || (at > 0 && (b[at - 1].is_ascii_alphanumeric() || matches!(b[at - 1], b'-' | b'_')))
+        {
             continue;
         }
         let mut end = at;
@@ -251,6 +301,13 @@ fn jwts(b: &[u8], spans: &mut Vec<Span>) {
                 part += 1;
             }
             end += 1;
+        }
+        done = end;
+        // A sentence's full stop after the token is not a fourth part.
+        if dots == 3 && part == 0 {
+            dots = 2;
+            end -= 1;
+            part = 4;
         }
         if ok && dots == 2 && part >= 4 {
             spans.push((at, end));
@@ -280,7 +337,11 @@ fn aws_key_ids(b: &[u8], spans: &mut Vec<Span>) {
 /// `-----BEGIN … PRIVATE KEY-----` through its `-----END … -----` line (or to
 /// the end of the text when the block is cut).
 fn pem_blocks(b: &[u8], spans: &mut Vec<Span>) {
+    let mut done = 0;
     for at in BEGIN.find_iter(b) {
+        if at < done {
+            continue;
+        }
         let header_end = match memmem::find(&b[at + 11..], b"-----") {
             Some(i) => at + 11 + i + 5,
             None => continue,
@@ -296,6 +357,7 @@ fn pem_blocks(b: &[u8], spans: &mut Vec<Span>) {
             None => b.len(),
         };
         spans.push((at, end));
+        done = end;
     }
 }
 
@@ -351,6 +413,45 @@ mod tests {
         assert_eq!(scrub(pem), "k=1 [REDACTED] after");
         let cut = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADAN";
         assert_eq!(scrub(cut), "[REDACTED]");
+        assert_eq!(
+            scrub(&format!("url?jwt={jwt}&x=1")),
+            "url?jwt=[REDACTED]&x=1"
+        );
+        assert_eq!(scrub(&format!("token was {jwt}.")), "token was [REDACTED].");
+        assert_eq!(
+            scrub("Authorization: Token abcdef123456 sent"),
+            "Authorization: Token [REDACTED] sent"
+        );
+        assert_eq!(scrub("Cookie: a=1; session=xyz42"), "Cookie: [REDACTED]");
+        assert_eq!(scrub("SECRET_KEY=abc123"), "SECRET_KEY=[REDACTED]");
+        // Overlapping shapes are one secret, one marker.
+        assert_eq!(
+            scrub("password=sk-proj-abcdefghijklmnopqrstuv end"),
+            "password=[REDACTED] end"
+        );
+    }
+
+    #[test]
+    fn hostile_input_is_scanned_in_linear_time() {
+        let mb = 1 << 20;
+        for unit in [
+            "password=",
+            "sk-",
+            "eyJ.",
+            "-----BEGIN PRIVATE KEY-----",
+            "Bearer ",
+            "a:",
+        ] {
+            let text = unit.repeat(mb / unit.len());
+            let t = std::time::Instant::now();
+            let _ = scanner().scrub(&text);
+            // Quadratic would be ~10^11 steps; linear is milliseconds even unoptimised.
+            assert!(
+                t.elapsed() < std::time::Duration::from_secs(2),
+                "{unit}: {:?}",
+                t.elapsed()
+            );
+        }
     }
 
     #[test]
@@ -363,6 +464,7 @@ mod tests {
             "hash deadbeefcafe1234 and uuid 550e8400-e29b-41d4-a716-446655440000",
             "AKIA is a prefix, AKIAshort, XAKIAIOSFODNN7EXAMPLE",
             "a bearer of news arrived; basic idea",
+            "a basic question and Basic authentication failed",
             "eyJ alone, eyJhbGci.only",
             "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
             "secretary: Jane",

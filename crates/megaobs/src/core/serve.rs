@@ -1,6 +1,8 @@
 //! Serving an axum app over HTTP/1.1 safely: a header-read timeout that also
-//! closes idle keep-alive and half-open connections, a cap on concurrent
-//! connections, and a graceful stop with a drain deadline.
+//! closes idle keep-alive and half-open connections, a request timeout (so a
+//! trickled body cannot hold a connection), a cap on concurrent connections,
+//! and a graceful stop with a drain deadline. Not bounded: a client that stops
+//! reading a large response holds its connection until TCP gives up.
 //!
 //! `axum::serve` sets no header-read timeout (hyper's needs a timer, which it
 //! does not give) and no connection cap, so a client that opens connections and
@@ -37,6 +39,9 @@ pub(crate) struct ServeOptions {
     pub max_connections: usize,
     /// Longest in-flight requests may take to finish once stopping begins.
     pub drain_timeout: Duration,
+    /// Longest one request may take, reading its body included (a client that
+    /// trickles a body cannot hold a connection); past it the answer is `408`.
+    pub request_timeout: Duration,
     pub on_connection: Option<ConnectionHook>,
 }
 
@@ -55,6 +60,17 @@ impl std::fmt::Debug for ServeOptions {
 pub(crate) struct Drained {
     /// Connections still busy at the drain deadline, closed unfinished.
     pub aborted: usize,
+}
+
+/// The answer to a request that took longer than the request timeout.
+fn request_timed_out() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
+        http::StatusCode::REQUEST_TIMEOUT,
+        [(http::header::CONNECTION, "close")],
+        "request took too long\n",
+    )
+        .into_response()
 }
 
 /// Calls the connection hook with `false` when dropped: a connection task
@@ -105,12 +121,19 @@ pub(crate) async fn serve(
                 }
             },
         };
-        let service =
-            app.clone()
-                .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    req
-                });
+        let request_timeout = opts.request_timeout;
+        let service = app
+            .clone()
+            .map_request(move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(ConnectInfo(peer));
+                req
+            })
+            .map_future(move |answer| async move {
+                match tokio::time::timeout(request_timeout, answer).await {
+                    Ok(result) => result,
+                    Err(_) => Ok(request_timed_out()),
+                }
+            });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(opts.header_read_timeout)
@@ -130,6 +153,8 @@ pub(crate) async fn serve(
     let drained = tokio::time::timeout(opts.drain_timeout, graceful.shutdown())
         .await
         .is_ok();
+    // Connections that finished in the meantime are not counted as cut.
+    while tasks.try_join_next().is_some() {}
     let aborted = if drained { 0 } else { tasks.len() };
     tasks.abort_all();
     while tasks.join_next().await.is_some() {}

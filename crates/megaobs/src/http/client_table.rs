@@ -40,7 +40,9 @@ impl Hasher for KeyIsHash {
     }
 
     fn write_u64(&mut self, key: u64) {
-        self.0 = key;
+        // The table shards on the key's top bits and the map tags entries with
+        // its hash's top bits: rotated, the two use different bits.
+        self.0 = key.rotate_left(32);
     }
 }
 
@@ -201,22 +203,30 @@ mod tests {
 
     #[test]
     fn refilled_clients_are_forgotten_first() {
-        // One shard's worth of room: 64 shards × 1.
-        let t = ClientTable::new(1, Duration::from_nanos(64), 64);
-        let a = 1u64; // shard 0
-        let b = 2u64; // shard 0 too (top bits zero)
-        assert_eq!(t.check(a).0, Verdict::Allow);
-        std::thread::sleep(Duration::from_millis(1)); // a's bucket refills
-        let (_, lossy) = t.check(b);
-        assert!(!lossy, "a refilled client is forgotten at no cost");
-        assert_eq!(t.len(), 1);
+        // Two clients of room per shard (64 shards × 2); keys 1..=4 share shard 0.
+        let t = ClientTable::new(1, Duration::from_millis(200), 128);
+        assert_eq!(t.check(1).0, Verdict::Allow);
+        std::thread::sleep(Duration::from_millis(250)); // client 1 has refilled
+        assert_eq!(t.check(2).0, Verdict::Allow); // client 2 has not
+        let (_, lossy) = t.check(3);
+        assert!(!lossy, "the refilled client (1) goes first, at no cost");
+        assert!(
+            matches!(t.check(2).0, Verdict::Reject(_)),
+            "2 is still known"
+        );
+        let (_, lossy) = t.check(4);
+        assert!(
+            lossy,
+            "with nobody refilled, the oldest goes and it is counted"
+        );
+        assert_eq!(t.len(), 2);
     }
 
     #[test]
     fn the_limiter_map_uses_the_keyed_hash_as_it_is() {
         let mut h = KeyIsHash::default();
         h.write_u64(0xdead_beef_0123_4567);
-        assert_eq!(h.finish(), 0xdead_beef_0123_4567);
+        assert_eq!(h.finish(), 0x0123_4567_dead_beef);
         // Other input is still mixed, not ignored.
         let (mut a, mut b) = (KeyIsHash::default(), KeyIsHash::default());
         a.write(b"a");

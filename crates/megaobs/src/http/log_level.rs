@@ -35,7 +35,8 @@ struct LevelState {
 /// A router serving `GET /log-level` (the active directives, as text) and
 /// `PUT /log-level` (the body is the new level or `target=level` directives;
 /// `400` with the reason when invalid, the old level stays). With
-/// `bearer_token`, both require `Authorization: Bearer <token>`.
+/// `bearer_token`, both require `Authorization: Bearer <token>`; without one the
+/// route is open to anyone who reaches it, so mount it only on a private listener.
 ///
 /// Fails if the token is not visible ASCII without spaces.
 pub fn log_level_router(handle: LogLevelHandle, bearer_token: Option<&str>) -> Result<Router> {
@@ -59,7 +60,8 @@ pub fn log_level_router(handle: LogLevelHandle, bearer_token: Option<&str>) -> R
         .with_state(state))
 }
 
-/// Compares the whole header in time independent of where it differs.
+/// Whether the request carries the expected bearer token (compared in
+/// constant time).
 fn authorized(state: &LevelState, headers: &HeaderMap) -> bool {
     let Some(expected) = &state.bearer else {
         return true;
@@ -67,8 +69,7 @@ fn authorized(state: &LevelState, headers: &HeaderMap) -> bool {
     let Some(got) = headers.get(header::AUTHORIZATION) else {
         return false;
     };
-    let (a, b) = (expected.as_bytes(), got.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    crate::core::text::same_secret(expected.as_bytes(), got.as_bytes())
 }
 
 fn unauthorized() -> Response {

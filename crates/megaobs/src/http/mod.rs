@@ -51,7 +51,7 @@ pub use rate_limit::{ClientKey, RateLimit, RateLimitFuture, RateLimitLayer, DEFA
 pub use routes::{health_routes, not_found, observability_routes, Readiness};
 pub use server::{
     shutdown_signal, ServeReport, Server, StopSignal, DEFAULT_DRAIN_TIMEOUT,
-    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_CONNECTIONS, DEFAULT_REQUEST_TIMEOUT,
 };
 
 /// The `path` label of requests that matched no route (never the raw URL).

@@ -29,9 +29,11 @@ pub enum ClientKey {
     ApiKeyThenPeerIp(HeaderName),
     /// The peer IP (needs `into_make_service_with_connect_info::<SocketAddr>()`).
     PeerIp,
-    /// The first address in a forwarded header set by a proxy you trust (e.g.
-    /// `x-forwarded-for`), else the peer IP. Only behind such a proxy: clients
-    /// can write this header themselves.
+    /// The last address in a forwarded header appended by the one proxy you
+    /// trust in front of the service (e.g. `x-forwarded-for`, as nginx's
+    /// `$proxy_add_x_forwarded_for`, load balancers and Envoy write it), else
+    /// the peer IP. The last entry is the one that proxy saw connect: earlier
+    /// entries are whatever the client sent, so they are never used.
     TrustedForwardedFor(HeaderName),
     /// The API key header's value when it is one of the keys you issued, else
     /// the peer IP: a client cannot get a fresh bucket by inventing a key
@@ -195,13 +197,14 @@ fn client<B>(key: &ClientKey, keys: &RandomState, req: &Request<B>) -> u64 {
     let ip = |ip: Option<IpAddr>| {
         // Kind 1 and the address as 16 bytes (IPv4 mapped), or kind 2 for none.
         match ip {
-            Some(ip) => {
-                let v6 = match ip {
-                    IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-                    IpAddr::V6(v6) => v6,
-                };
-                hash(1, &v6.octets())
-            }
+            Some(ip) => match ip {
+                IpAddr::V4(v4) => hash(1, &v4.to_ipv6_mapped().octets()),
+                // A host usually holds a whole /64: one client, not 2^64.
+                IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                    Some(v4) => hash(1, &v4.to_ipv6_mapped().octets()),
+                    None => hash(3, &v6.octets()[..8]),
+                },
+            },
             None => hash(2, &[]),
         }
     };
@@ -218,8 +221,8 @@ fn client<B>(key: &ClientKey, keys: &RandomState, req: &Request<B>) -> u64 {
         ClientKey::TrustedForwardedFor(name) => {
             let forwarded = header_value(name)
                 .and_then(|v| std::str::from_utf8(v).ok())
-                .and_then(|v| v.split(',').next())
-                .and_then(|first| first.trim().parse::<IpAddr>().ok());
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|last| last.trim().parse::<IpAddr>().ok());
             ip(forwarded.or_else(|| peer_ip(req)))
         }
     }
@@ -380,12 +383,21 @@ mod tests {
         let h = |headers: &[(&str, &str)], peer: Option<&str>| {
             client(&fwd, &keys, &request(headers, peer))
         };
+        // The proxy appended the address it saw; what the client wrote before
+        // it (a forged list) is ignored.
         let proxied = h(
-            &[("x-forwarded-for", "203.0.113.7, 10.0.0.9")],
+            &[("x-forwarded-for", "1.2.3.4, 5.6.7.8, 203.0.113.7")],
             Some("10.0.0.9:1"),
         );
-        // The first address is the client, as if it had connected directly.
         assert_eq!(proxied, h(&[], Some("203.0.113.7:4")));
+        assert_eq!(
+            proxied,
+            h(
+                &[("x-forwarded-for", "9.9.9.9, 203.0.113.7")],
+                Some("10.0.0.9:1")
+            ),
+            "forged entries do not make a new client"
+        );
         assert_ne!(
             proxied,
             h(&[("x-forwarded-for", "203.0.113.8")], Some("10.0.0.9:1"))

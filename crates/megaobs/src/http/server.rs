@@ -41,6 +41,8 @@ pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_CONNECTIONS: usize = 4096;
 /// Default longest wait for in-flight requests once stopping begins.
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default longest time one request may take, reading its body included.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// An HTTP/1.1 server for an axum [`Router`], with a header-read timeout, a
 /// connection cap and a graceful stop. Requests carry
@@ -76,6 +78,7 @@ impl Server {
                 header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
                 max_connections: DEFAULT_MAX_CONNECTIONS,
                 drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+                request_timeout: DEFAULT_REQUEST_TIMEOUT,
                 on_connection: None,
             },
         }
@@ -100,6 +103,14 @@ impl Server {
     /// future resolves; connections still busy then are closed.
     pub fn drain_timeout(mut self, timeout: Duration) -> Self {
         self.opts.drain_timeout = timeout;
+        self
+    }
+
+    /// Longest one request may take, reading its body included; past it the
+    /// client gets `408` and the connection closes (a trickled body cannot
+    /// hold a connection).
+    pub fn request_timeout(mut self, timeout: Duration) -> Self {
+        self.opts.request_timeout = timeout;
         self
     }
 

@@ -288,6 +288,45 @@ fn parse_syslog(raw: &str) -> Option<SyslogTarget> {
     None
 }
 
+impl LoggingConfig {
+    /// Checks the configuration as building a log layer does: an error names
+    /// the field, the value and what is accepted.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |field: &'static str, value: String, reason: &str| {
+            Err(crate::error::Error::InvalidConfig {
+                field,
+                value,
+                reason: reason.to_string(),
+            })
+        };
+        if let Some(expected) = crate::core::resource::service_name_problem(&self.service_name) {
+            return bad(
+                "LoggingConfig::service_name",
+                self.service_name.clone(),
+                expected,
+            );
+        }
+        if self.max_bytes < 1024 {
+            return bad(
+                "LoggingConfig::max_bytes",
+                self.max_bytes.to_string(),
+                "at least 1024 bytes",
+            );
+        }
+        if self.backups > 1000 {
+            return bad(
+                "LoggingConfig::backups",
+                self.backups.to_string(),
+                "at most 1000",
+            );
+        }
+        if let Err(reason) = parse_filter(&self.level) {
+            return bad("LoggingConfig::level", self.level.clone(), &reason);
+        }
+        Ok(())
+    }
+}
+
 /// The level words accepted wherever a level is: `tracing`'s names plus the
 /// Python names `WARNING` and `CRITICAL`, in any letter case.
 fn level_word(word: &str) -> Option<&'static str> {

@@ -122,6 +122,7 @@ impl LogLayerBuilder {
     /// (the installed subscriber puts its own slot filter there).
     pub(crate) fn build_parts(self) -> Result<(LineLayer, LoggingGuard)> {
         let c = self.config;
+        c.validate()?;
         let filter = level::shared_filter(&c.level, "LoggingConfig::level")?;
         let mut file = None;
         let mut error_file = None;

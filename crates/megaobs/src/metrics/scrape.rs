@@ -28,7 +28,7 @@ pub(crate) struct ScrapeCache {
     /// Per format: when it was encoded, and the body. The lock is held while
     /// encoding, so concurrent scrapers of a stale body wait for one encode.
     slots: [Mutex<Option<(Instant, Bytes)>>; 2],
-    in_flight: Semaphore,
+    in_flight: Arc<Semaphore>,
 }
 
 impl ScrapeCache {
@@ -36,13 +36,17 @@ impl ScrapeCache {
         Self {
             max_age,
             slots: [Mutex::new(None), Mutex::new(None)],
-            in_flight: Semaphore::new(max_concurrent.max(1)),
+            in_flight: Arc::new(Semaphore::new(max_concurrent.max(1))),
         }
     }
 
     /// Answers one scrape of `collector` in `format`.
-    pub(crate) async fn respond(&self, collector: &MetricsCollector, format: Format) -> Response {
-        let Ok(_permit) = self.in_flight.try_acquire() else {
+    pub(crate) async fn respond(
+        self: &Arc<Self>,
+        collector: &MetricsCollector,
+        format: Format,
+    ) -> Response {
+        let Ok(permit) = Arc::clone(&self.in_flight).try_acquire_owned() else {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [(header::RETRY_AFTER, HeaderValue::from_static("1"))],
@@ -50,7 +54,16 @@ impl ScrapeCache {
             )
                 .into_response();
         };
-        let body = self.body(collector, format).await;
+        // On a task of its own: a scraper that disconnects mid-encode does not
+        // cancel it (the next waiter would start another), and its slot stays
+        // taken until the encode is done.
+        let (cache, c) = (Arc::clone(self), collector.clone());
+        let body = tokio::spawn(async move {
+            let _permit = permit;
+            cache.body(&c, format).await
+        })
+        .await
+        .unwrap_or_else(|_| Bytes::from(collector.encode(format)));
         (
             [(
                 header::CONTENT_TYPE,

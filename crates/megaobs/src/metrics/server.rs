@@ -64,7 +64,10 @@ struct ServeState {
 
 async fn serve_handler(State(s): State<Arc<ServeState>>, headers: HeaderMap) -> Response {
     if let Some(expected) = &s.bearer {
-        if headers.get(header::AUTHORIZATION) != Some(expected) {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes);
+        if !given.is_some_and(|g| crate::core::text::same_secret(g, expected.as_bytes())) {
             return (
                 StatusCode::UNAUTHORIZED,
                 [(header::WWW_AUTHENTICATE, "Bearer")],
@@ -170,6 +173,7 @@ impl MetricsServerBuilder {
                         header_read_timeout: SCRAPE_HEADER_TIMEOUT,
                         max_connections: MAX_SCRAPE_CONNECTIONS,
                         drain_timeout: SCRAPE_DRAIN_TIMEOUT,
+                        request_timeout: SCRAPE_HEADER_TIMEOUT,
                         on_connection: None,
                     };
                     crate::core::serve::serve(listener, app, opts, async {

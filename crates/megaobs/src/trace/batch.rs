@@ -68,6 +68,8 @@ pub(crate) struct BatchProcessor {
     is_shutdown: AtomicBool,
     /// Set at shutdown: exports not started by then drop their spans.
     deadline: Arc<OnceLock<Instant>>,
+    /// The queue's other end, to count what a stuck export thread leaves.
+    rx: Receiver<Msg>,
 }
 
 impl std::fmt::Debug for BatchProcessor {
@@ -89,6 +91,7 @@ impl BatchProcessor {
         let capacity = settings.max_queue_size.max(1);
         let batch = settings.max_export_batch_size.clamp(1, capacity);
         let (tx, rx) = crossbeam_channel::bounded(capacity);
+        let rx_for_shutdown = rx.clone();
         let parked = Arc::new(AtomicBool::new(false));
         let dropped = Arc::new(AtomicU64::new(0));
         let deadline = Arc::new(OnceLock::new());
@@ -118,6 +121,7 @@ impl BatchProcessor {
             is_shutdown: AtomicBool::new(false),
             join: Mutex::new(None),
             deadline,
+            rx: rx_for_shutdown,
         };
         let _ = p.worker.set(join.thread().clone());
         if let Ok(mut j) = p.join.lock() {
@@ -205,6 +209,20 @@ impl SpanProcessor for BatchProcessor {
             if let Some(j) = self.join.lock().ok().and_then(|mut j| j.take()) {
                 let _ = j.join();
             }
+        } else {
+            // The export thread is stuck (a backend that never answers): take
+            // what is still queued and count it now, so the count is right when
+            // this returns. Whoever takes a span from the queue counts it, once.
+            let mut left = 0;
+            while let Ok(msg) = self.rx.try_recv() {
+                if matches!(msg, Msg::Span(_)) {
+                    left += 1;
+                }
+            }
+            if left > 0 {
+                self.metrics.record_spans_dropped(SpanDrop::Shutdown, left);
+                self.dropped.fetch_add(left, Ordering::Relaxed);
+            }
         }
         result
     }
@@ -220,29 +238,52 @@ impl SpanProcessor for BatchProcessor {
 /// code (whose fields tracing-opentelemetry turns into attributes) and those made
 /// with the OpenTelemetry API directly. The names are the logging pillar's list
 /// once `init_logging` ran, else the default list. Done here, on the export
-/// thread, so the application's threads do not pay for it. Names without a key
-/// (span and event names, status messages) are not redacted.
+/// thread, so the application's threads do not pay for it. Secret shapes in
+/// string values, event names (a `tracing` event's message) and error
+/// descriptions are masked too; span names are not scanned.
 fn redact(spans: &mut [SpanData]) {
+    use std::borrow::Cow;
     let redactor = super::redactor();
+    let scrub_str = |s: &str| match redactor.scrub(s) {
+        Cow::Owned(clean) => Some(clean),
+        Cow::Borrowed(_) => None,
+    };
     let scrub = |kv: &mut opentelemetry::KeyValue| {
         if redactor.is_secret_cached(kv.key.as_str()) {
             kv.value = opentelemetry::Value::from(crate::core::redact::REDACTED);
-        } else if let opentelemetry::Value::String(s) = &kv.value {
-            if let std::borrow::Cow::Owned(clean) = redactor.scrub(s.as_str()) {
-                kv.value = opentelemetry::Value::from(clean);
+            return;
+        }
+        match &mut kv.value {
+            opentelemetry::Value::String(s) => {
+                if let Some(clean) = scrub_str(s.as_str()) {
+                    kv.value = opentelemetry::Value::from(clean);
+                }
             }
+            opentelemetry::Value::Array(opentelemetry::Array::String(items)) => {
+                for item in items.iter_mut() {
+                    if let Some(clean) = scrub_str(item.as_str()) {
+                        *item = clean.into();
+                    }
+                }
+            }
+            _ => {}
         }
     };
     for span in spans {
         span.attributes.iter_mut().for_each(scrub);
         for event in span.events.events.iter_mut() {
+            // `tracing` events inside spans arrive with their message as the
+            // event's name: scanned like a value.
+            if let Some(clean) = scrub_str(&event.name) {
+                event.name = clean.into();
+            }
             event.attributes.iter_mut().for_each(scrub);
         }
         for link in span.links.links.iter_mut() {
             link.attributes.iter_mut().for_each(scrub);
         }
         if let opentelemetry::trace::Status::Error { description } = &mut span.status {
-            if let std::borrow::Cow::Owned(clean) = redactor.scrub(description) {
+            if let Some(clean) = scrub_str(description) {
                 *description = clean.into();
             }
         }

@@ -251,12 +251,6 @@ impl TracingConfig {
             Some((var, raw)) => parse_ratio(var, raw)?,
             None => d.sample_rate,
         };
-        let jaeger_port = env.parse(
-            "JAEGER_PORT",
-            "a TCP port of Jaeger's OTLP receiver (4317 gRPC or 4318 HTTP)",
-            |s| s.parse::<u16>().ok().filter(|p| *p != 0),
-        )?;
-        let jaeger_port = jaeger_port.unwrap_or(d.jaeger_port);
         let enabled = match env.parse(
             "TRACING_ENABLED",
             "true or false (also 1/0, yes/no, on/off)",
@@ -270,6 +264,28 @@ impl TracingConfig {
         let exporter = match env.first_set(&["TRACING_EXPORTER", "OTEL_TRACES_EXPORTER"]) {
             Some((var, raw)) => parse_exporter(var, &raw)?,
             None => d.exporter,
+        };
+        // Jaeger's and Zipkin's variables matter only with their exporter:
+        // elsewhere a value of another form (Kubernetes injects
+        // `JAEGER_PORT=tcp://10.0.0.7:4317` for a Service named `jaeger`) is
+        // not this service's setting, and is ignored.
+        let jaeger_port = match env.parse(
+            "JAEGER_PORT",
+            "a TCP port of Jaeger's OTLP receiver (4317 gRPC or 4318 HTTP)",
+            |s| s.parse::<u16>().ok().filter(|p| *p != 0),
+        ) {
+            Ok(port) => port.unwrap_or(d.jaeger_port),
+            Err(e) if exporter == TracingExporter::Jaeger => return Err(e),
+            Err(_) => d.jaeger_port,
+        };
+        let zipkin_endpoint = match env.parse(
+            "ZIPKIN_ENDPOINT",
+            "an http:// URL, e.g. http://localhost:9411/api/v2/spans",
+            |s| (has_scheme(s, "http://") || has_scheme(s, "https://")).then(|| s.to_string()),
+        ) {
+            Ok(url) => url.unwrap_or(d.zipkin_endpoint.clone()),
+            Err(e) if exporter == TracingExporter::Zipkin => return Err(e),
+            Err(_) => d.zipkin_endpoint.clone(),
         };
         let otlp_protocol = match env.first_set(&["OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
             Some((var, raw)) => match raw.trim() {
@@ -325,16 +341,7 @@ impl TracingConfig {
             sample_rate,
             jaeger_host: env.string("JAEGER_HOST")?.unwrap_or(d.jaeger_host),
             jaeger_port,
-            zipkin_endpoint: env
-                .parse(
-                    "ZIPKIN_ENDPOINT",
-                    "an http:// URL, e.g. http://localhost:9411/api/v2/spans",
-                    |s| {
-                        (has_scheme(s, "http://") || has_scheme(s, "https://"))
-                            .then(|| s.to_string())
-                    },
-                )?
-                .unwrap_or(d.zipkin_endpoint),
+            zipkin_endpoint,
             otlp_endpoint: otlp_endpoint.map_or(d.otlp_endpoint, |(_, url)| url.trim().to_string()),
             otlp_protocol,
             redact: d.redact,

@@ -65,7 +65,7 @@ pub(crate) fn extend_redactor(names: &[String]) {
 }
 
 /// Keeps the tracing pipeline alive; dropping it exports every queued span
-/// (bounded by the export timeout) and stops the export thread.
+/// (within [`TracingConfig::shutdown_timeout`]) and stops the export thread.
 #[must_use = "dropping the guard shuts tracing down: keep it for the program's life"]
 pub struct TracingGuard {
     provider: Option<SdkTracerProvider>,

@@ -2,8 +2,7 @@
 //! builds it: a `registry()` with an `EnvFilter`ed `fmt` layer, plus megaobs'
 //! tracing and logging layers from `ObservabilityConfig`, in either order.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use super::SharedBuf;
 use std::time::Duration;
 
 use megaobs::logging::LogLayer;
@@ -13,19 +12,6 @@ use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
 use super::receivers::Receivers;
-
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Which megaobs layer is built first.
 #[derive(Clone, Copy, Debug)]
