@@ -12,7 +12,8 @@ bench="$1"; runs="$2"; shift 2
 out=$(mktemp)
 for r in $(seq "$runs"); do
   for g in "$@"; do rm -f "target/criterion/$g/pair_cpu_ns.txt"; done
-  cargo bench -q -p megaobs --bench "$bench" -- "$@" >/dev/null 2>&1
+  filter=$(IFS="|"; echo "$*")
+  cargo bench -q -p megaobs --bench "$bench" -- "$filter" >/dev/null 2>&1
   python3 - "$r" "$@" >>"$out" <<'PY'
 import sys
 cols = []

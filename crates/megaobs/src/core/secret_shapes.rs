@@ -32,12 +32,25 @@ static JWT: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder:
 static AKIA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("AKIA"));
 static ASIA: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new("ASIA"));
 
+/// Bits of [`ShapeScanner::triggers`]: which detectors a byte can start.
+const ASSIGNMENT: u8 = 1;
+const CREDENTIAL: u8 = 2;
+const PREFIXED: u8 = 4;
+const JWT_TOKEN: u8 = 8;
+const AWS_KEY: u8 = 16;
+const PEM: u8 = 32;
+
 /// Finds secret shapes in text and masks them.
 #[derive(Debug, Clone)]
 pub(crate) struct ShapeScanner {
     /// Assignment keys (`password=`, `token: `), lower-case: the secret names.
     keys: Vec<Vec<u8>>,
     prefixes: Vec<memmem::Finder<'static>>,
+    /// Per byte value, the detectors whose shape contains it: one pass over
+    /// the text says which detectors can match at all, and ordinary text
+    /// usually runs none (`=`/`:`; `B`/`b`; each prefix's last byte; `J`;
+    /// `K`/`S`; `-`).
+    triggers: [u8; 256],
 }
 
 /// A byte range to replace by `[REDACTED]`.
@@ -48,7 +61,22 @@ impl ShapeScanner {
     /// word or a `_`/`.`/`-` suffix, any case) and tokens starting with one of
     /// `prefixes` as secrets, besides the fixed shapes.
     pub(crate) fn new(keys: &[String], prefixes: &[String]) -> Self {
+        let mut triggers = [0u8; 256];
+        triggers[usize::from(b'=')] |= ASSIGNMENT;
+        triggers[usize::from(b':')] |= ASSIGNMENT;
+        triggers[usize::from(b'B')] |= CREDENTIAL;
+        triggers[usize::from(b'b')] |= CREDENTIAL;
+        for p in prefixes {
+            if let Some(&last) = p.as_bytes().last() {
+                triggers[usize::from(last)] |= PREFIXED;
+            }
+        }
+        triggers[usize::from(b'J')] |= JWT_TOKEN;
+        triggers[usize::from(b'K')] |= AWS_KEY;
+        triggers[usize::from(b'S')] |= AWS_KEY;
+        triggers[usize::from(b'-')] |= PEM;
         Self {
+            triggers,
             keys: keys
                 .iter()
                 .map(|k| k.to_ascii_lowercase().into_bytes())
@@ -66,15 +94,33 @@ impl ShapeScanner {
     /// case, which allocates nothing).
     pub(crate) fn scrub(&self, text: &str) -> Option<String> {
         let b = text.as_bytes();
-        let mut spans: Vec<Span> = Vec::new();
-        self.assignments(b, &mut spans);
-        credentials(b, &mut spans);
-        for p in &self.prefixes {
-            prefixed_tokens(b, p, &mut spans);
+        let present = b
+            .iter()
+            .fold(0u8, |seen, &c| seen | self.triggers[usize::from(c)]);
+        if present == 0 {
+            return None;
         }
-        jwts(b, &mut spans);
-        aws_key_ids(b, &mut spans);
-        pem_blocks(b, &mut spans);
+        let mut spans: Vec<Span> = Vec::new();
+        if present & ASSIGNMENT != 0 {
+            self.assignments(b, &mut spans);
+        }
+        if present & CREDENTIAL != 0 {
+            credentials(b, &mut spans);
+        }
+        if present & PREFIXED != 0 {
+            for p in &self.prefixes {
+                prefixed_tokens(b, p, &mut spans);
+            }
+        }
+        if present & JWT_TOKEN != 0 {
+            jwts(b, &mut spans);
+        }
+        if present & AWS_KEY != 0 {
+            aws_key_ids(b, &mut spans);
+        }
+        if present & PEM != 0 {
+            pem_blocks(b, &mut spans);
+        }
         if spans.is_empty() {
             return None;
         }

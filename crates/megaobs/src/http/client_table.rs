@@ -9,8 +9,7 @@
 //! by forgetting its oldest client (preferring one whose bucket has refilled,
 //! which loses nothing).
 
-use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -22,34 +21,114 @@ const SHARDS: usize = 64;
 /// bucket has refilled before the oldest is forgotten anyway.
 const EVICTION_PROBES: usize = 4;
 
-/// A client key is already a secret-keyed SipHash of the client's identity
-/// (uniform, and not chosen by the client), so it is its own hash.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct KeyIsHash(u64);
+/// One shard's cells: client key → the time its bucket is empty until, in one
+/// open-addressed array of (key, time) pairs probed linearly. A key is a
+/// secret-keyed SipHash of the client's identity (uniform, not chosen by the
+/// client), so it indexes the array as it is. Written rather than taken from
+/// `std`/`hashbrown`: their tables keep control bytes apart from the entries,
+/// two cache misses per lookup in a table of a million clients, where this is
+/// one (the pair and its probe neighbours share a cache line).
+#[derive(Debug, Default)]
+struct Cells {
+    /// `(0, _)` is an empty slot; key 0 is stored as 1 (two clients then share
+    /// a bucket, at odds of 2⁻⁶⁴).
+    slots: Vec<(u64, u64)>,
+    len: usize,
+}
 
-impl Hasher for KeyIsHash {
-    fn finish(&self) -> u64 {
-        self.0
+impl Cells {
+    fn stored(key: u64) -> u64 {
+        key.max(1)
     }
 
-    fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is used by the table; other input is mixed FxHash-style.
-        for &b in bytes {
-            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    /// The slot a key starts probing at: the key's low bits (the shard was
+    /// chosen by its top bits).
+    fn home(&self, key: u64) -> usize {
+        (key as usize) & (self.slots.len() - 1)
+    }
+
+    fn find(&self, key: u64) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mut i = self.home(key);
+        loop {
+            match self.slots[i].0 {
+                0 => return None,
+                k if k == key => return Some(i),
+                _ => i = (i + 1) & (self.slots.len() - 1),
+            }
         }
     }
 
-    fn write_u64(&mut self, key: u64) {
-        // The table shards on the key's top bits and the map tags entries with
-        // its hash's top bits: rotated, the two use different bits.
-        self.0 = key.rotate_left(32);
+    fn get(&self, key: u64) -> Option<u64> {
+        self.find(Self::stored(key)).map(|i| self.slots[i].1)
+    }
+
+    fn get_mut(&mut self, key: u64) -> Option<&mut u64> {
+        let i = self.find(Self::stored(key))?;
+        Some(&mut self.slots[i].1)
+    }
+
+    /// Inserts a key known to be absent; the array stays at most half full.
+    fn insert(&mut self, key: u64, tat: u64) {
+        if (self.len + 1) * 2 > self.slots.len() {
+            self.grow();
+        }
+        let key = Self::stored(key);
+        let mut i = self.home(key);
+        while self.slots[i].0 != 0 {
+            i = (i + 1) & (self.slots.len() - 1);
+        }
+        self.slots[i] = (key, tat);
+        self.len += 1;
+    }
+
+    fn grow(&mut self) {
+        let old = std::mem::take(&mut self.slots);
+        self.slots = vec![(0, 0); (old.len() * 2).max(16)];
+        self.len = 0;
+        for (k, v) in old.into_iter().filter(|(k, _)| *k != 0) {
+            self.insert(k, v);
+        }
+    }
+
+    /// Removes `key`, moving later entries of its probe run back so that no
+    /// tombstone is needed (backward-shift deletion).
+    fn remove(&mut self, key: u64) -> Option<u64> {
+        let mut hole = self.find(Self::stored(key))?;
+        let tat = self.slots[hole].1;
+        let mask = self.slots.len() - 1;
+        let mut j = hole;
+        loop {
+            j = (j + 1) & mask;
+            let k = self.slots[j].0;
+            if k == 0 {
+                break;
+            }
+            // Move the entry at j into the hole unless its home lies
+            // cyclically within (hole, j].
+            let home = self.home(k);
+            let stays = if hole <= j {
+                hole < home && home <= j
+            } else {
+                hole < home || home <= j
+            };
+            if !stays {
+                self.slots[hole] = self.slots[j];
+                hole = j;
+            }
+        }
+        self.slots[hole] = (0, 0);
+        self.len -= 1;
+        Some(tat)
     }
 }
 
 #[derive(Debug, Default)]
 struct Shard {
     /// Client key → the time (ns since `start`) its bucket is empty until.
-    cells: HashMap<u64, u64, BuildHasherDefault<KeyIsHash>>,
+    cells: Cells,
     /// The shard's clients, oldest first (each key once).
     order: VecDeque<u64>,
 }
@@ -107,11 +186,11 @@ impl ClientTable {
         // The top bits pick the shard; the map hashes with the whole key.
         let shard = &self.shards[(key >> 58) as usize % SHARDS];
         let mut shard = shard.lock();
-        if let Some(tat) = shard.cells.get_mut(&key) {
+        if let Some(tat) = shard.cells.get_mut(key) {
             return (gcra(tat, now, self.emission, self.tolerance), false);
         }
         let mut evicted_active = false;
-        if shard.cells.len() >= self.per_shard {
+        if shard.cells.len >= self.per_shard {
             evicted_active = shard.evict(now);
         }
         let mut tat = now;
@@ -123,7 +202,7 @@ impl ClientTable {
 
     /// Clients currently remembered.
     pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().cells.len()).sum()
+        self.shards.iter().map(|s| s.lock().cells.len).sum()
     }
 }
 
@@ -135,14 +214,14 @@ impl Shard {
         let probes = EVICTION_PROBES.min(self.order.len());
         for i in 0..probes {
             let key = self.order[i];
-            if self.cells.get(&key).is_some_and(|tat| *tat <= now) {
+            if self.cells.get(key).is_some_and(|tat| tat <= now) {
                 self.order.remove(i);
-                self.cells.remove(&key);
+                self.cells.remove(key);
                 return false;
             }
         }
         match self.order.pop_front() {
-            Some(key) => self.cells.remove(&key).is_some_and(|tat| tat > now),
+            Some(key) => self.cells.remove(key).is_some_and(|tat| tat > now),
             None => false,
         }
     }
@@ -223,14 +302,31 @@ mod tests {
     }
 
     #[test]
-    fn the_limiter_map_uses_the_keyed_hash_as_it_is() {
-        let mut h = KeyIsHash::default();
-        h.write_u64(0xdead_beef_0123_4567);
-        assert_eq!(h.finish(), 0x0123_4567_dead_beef);
-        // Other input is still mixed, not ignored.
-        let (mut a, mut b) = (KeyIsHash::default(), KeyIsHash::default());
-        a.write(b"a");
-        b.write(b"b");
-        assert_ne!(a.finish(), b.finish());
+    fn cells_insert_find_and_remove_like_a_map() {
+        // Against std's map, with keys that collide on their home slot.
+        let mut cells = Cells::default();
+        let mut model = std::collections::HashMap::new();
+        let mut x = 0x9E37_79B9_7F4A_7C15_u64;
+        for step in 0..20_000u64 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let key = x % 512 * 64; // few distinct homes: long probe runs
+            if model.contains_key(&key) && step % 3 == 0 {
+                assert_eq!(cells.remove(key), model.remove(&key));
+            } else if let Some(v) = cells.get_mut(key) {
+                *v = step;
+                model.insert(key, step);
+            } else {
+                cells.insert(key, step);
+                model.insert(key, step);
+            }
+            assert_eq!(cells.len, model.len());
+        }
+        for (k, v) in &model {
+            assert_eq!(cells.get(*k), Some(*v));
+        }
+        assert_eq!(cells.get(12_345), None);
+        assert_eq!(cells.remove(12_345), None);
     }
 }
