@@ -3,7 +3,7 @@
 //! text helpers. Nothing here depends on a pillar.
 // A build without some pillar (cargo features) leaves parts of these unused.
 #![cfg_attr(
-    not(all(feature = "tracing", feature = "logging")),
+    not(all(feature = "tracing", feature = "logging", feature = "axum")),
     allow(dead_code, unused_imports, unused_macros)
 )]
 
