@@ -1,5 +1,8 @@
 //! Log lines: format, trace context, error file, redaction, rotation, drops.
 
+mod common;
+
+use common::SharedBuf;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,30 +13,6 @@ use megaobs::metrics::MetricsCollector;
 use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
 use serde_json::Value;
 use tracing_subscriber::layer::SubscriberExt;
-
-/// A writer whose bytes the test can read.
-#[derive(Clone, Default)]
-struct SharedBuf(Arc<Mutex<Vec<u8>>>);
-
-impl Write for SharedBuf {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl SharedBuf {
-    fn lines(&self) -> Vec<String> {
-        String::from_utf8(self.0.lock().unwrap().clone())
-            .unwrap()
-            .lines()
-            .map(str::to_string)
-            .collect()
-    }
-}
 
 fn quiet(config: LoggingConfig) -> LoggingConfig {
     config.console(false).file(false)

@@ -24,6 +24,11 @@ impl SharedBuf {
     pub fn text(&self) -> String {
         String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
     }
+
+    /// Everything written, line by line.
+    pub fn lines(&self) -> Vec<String> {
+        self.text().lines().map(str::to_string).collect()
+    }
 }
 pub mod receivers;
 
