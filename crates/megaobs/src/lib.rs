@@ -32,6 +32,13 @@
 //!
 //! - [`dashboards`]: Grafana dashboards, Prometheus alert rules and a docker-compose
 //!   stack for all of the above.
+//!
+//! An application with its own `tracing` subscriber adds
+//! [`TracingLayer`](trace::TracingLayer) and [`LogLayer`](logging::LogLayer) to
+//! it instead of calling `init` (`examples/compose_subscriber.rs`). The crate is
+//! layered one way: `core` (redaction, current-span identity, host facts, env
+//! parsing) below the pillars `metrics`, `trace` and `logging`, each with its own
+//! config; `http` and `dashboards` above them; installation (`init`) on top.
 #![warn(missing_docs)]
 
 pub mod config;
