@@ -34,7 +34,7 @@
 //!   stack for all of the above.
 //!
 //! An application with its own `tracing` subscriber adds
-//! [`TracingLayer`](trace::TracingLayer) and [`LogLayer`](logging::LogLayer) to
+//! [`TracingLayer`] and [`LogLayer`] to
 //! it instead of calling `init` (`examples/compose_subscriber.rs`). The crate is
 //! layered one way: `core` (redaction, current-span identity, host facts, env
 //! parsing) below the pillars `metrics`, `trace` and `logging`, each with its own
