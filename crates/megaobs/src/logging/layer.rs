@@ -92,11 +92,15 @@ where
         // A `log` record's own target, level, module and line (the event's
         // metadata is its level's shared callsite).
         let normalized = event.normalized_metadata();
-        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
-        // `log` records share callsites: filter each by its own target.
-        if !self.filter.wants(meta) {
-            return;
+        // `log` records share a few callsites, which the filter lets through:
+        // each is filtered here by its own target. Other events were filtered
+        // already (by this layer's filter, or the installed subscriber's slot).
+        if let Some(record) = normalized.as_ref() {
+            if !self.filter.wants(record) {
+                return;
+            }
         }
+        let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let span = ctx.event_span(event);
         let mut line = Vec::with_capacity(256);
         opentelemetry::Context::map_current(|cx| {
