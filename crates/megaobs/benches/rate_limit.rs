@@ -139,29 +139,25 @@ impl Previous {
     }
 }
 
-fn rate_limit(c: &mut Criterion) {
-    let (m_small, m_large) = (Megaobs::new(1_000), Megaobs::new(1_000_000));
-    let small = || m_small.call();
-    let large = || m_large.call();
-    let kinds: [&dyn Fn(); 2] = [&small, &large];
-    let mut g = c.benchmark_group("rate_limit_megaobs");
+/// Times 1,000 against 1,000,000 known clients, interleaved, as `group`.
+fn pair(c: &mut Criterion, group: &str, small: &dyn Fn(), large: &dyn Fn()) {
+    let kinds: [&dyn Fn(); 2] = [small, large];
+    let mut g = c.benchmark_group(group);
     for (i, name) in ["clients_1000", "clients_1000000"].into_iter().enumerate() {
         g.bench_function(name, |b| common::interleaved(b, kinds, i));
-        common::record_pair("rate_limit_megaobs", name);
+        common::record_pair(group, name);
     }
     g.finish();
-    drop((m_small, m_large));
+}
 
-    let (p_small, p_large) = (Previous::new(1_000), Previous::new(1_000_000));
-    let small = || p_small.call();
-    let large = || p_large.call();
-    let kinds: [&dyn Fn(); 2] = [&small, &large];
-    let mut g = c.benchmark_group("rate_limit_previous_governor");
-    for (i, name) in ["clients_1000", "clients_1000000"].into_iter().enumerate() {
-        g.bench_function(name, |b| common::interleaved(b, kinds, i));
-        common::record_pair("rate_limit_previous_governor", name);
-    }
-    g.finish();
+fn rate_limit(c: &mut Criterion) {
+    let (small, large) = (Megaobs::new(1_000), Megaobs::new(1_000_000));
+    pair(c, "rate_limit_megaobs", &|| small.call(), &|| large.call());
+    drop((small, large));
+    let (small, large) = (Previous::new(1_000), Previous::new(1_000_000));
+    pair(c, "rate_limit_previous_governor", &|| small.call(), &|| {
+        large.call()
+    });
 }
 
 criterion_group! {

@@ -42,6 +42,17 @@ fn assert_whole_lines(dir: &std::path::Path) -> usize {
     n
 }
 
+/// Exit 0, the signal named, "stopped cleanly" last.
+fn assert_stopped_cleanly(ex: &Example, status: std::process::ExitStatus, signal: &str) {
+    assert_eq!(status.code(), Some(0), "{:?}", ex.printed);
+    let stopping = format!("{signal}: stopping");
+    assert!(ex.printed.contains(&stopping), "{:?}", ex.printed);
+    assert_eq!(
+        ex.printed.last().map(String::as_str),
+        Some("stopped cleanly")
+    );
+}
+
 /// Keeps `threads` clients posting research requests until `stop`; counts 201s.
 fn post_load(
     base: String,
@@ -100,16 +111,7 @@ fn sigterm_under_load_drains_flushes_and_exits_0() {
     for h in load {
         h.join().unwrap();
     }
-    assert_eq!(status.code(), Some(0), "{:?}", ex.printed);
-    assert!(
-        ex.printed.iter().any(|l| l == "SIGTERM: stopping"),
-        "{:?}",
-        ex.printed
-    );
-    assert_eq!(
-        ex.printed.last().map(String::as_str),
-        Some("stopped cleanly")
-    );
+    assert_stopped_cleanly(&ex, status, "SIGTERM");
     assert!(assert_whole_lines(logs.path()) > 0, "logs were flushed");
 }
 
@@ -132,19 +134,10 @@ fn sigint_during_a_duration_run_stops_gracefully() {
     let asked = Instant::now();
     ex.signal(libc::SIGINT);
     let status = ex.wait_exit(Duration::from_secs(20));
-    assert_eq!(status.code(), Some(0), "{:?}", ex.printed);
+    assert_stopped_cleanly(&ex, status, "SIGINT");
     assert!(
         asked.elapsed() < Duration::from_secs(15),
         "it did not wait for --duration"
-    );
-    assert!(
-        ex.printed.iter().any(|l| l == "SIGINT: stopping"),
-        "{:?}",
-        ex.printed
-    );
-    assert_eq!(
-        ex.printed.last().map(String::as_str),
-        Some("stopped cleanly")
     );
     assert_whole_lines(logs.path());
 }

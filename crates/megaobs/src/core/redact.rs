@@ -33,6 +33,14 @@ pub const DEFAULT_SECRET_NAMES: &[&str] = &[
     "secret_key",
 ];
 
+/// The default token prefixes as owned strings, for configuration types.
+pub(crate) fn default_prefixes() -> Vec<String> {
+    DEFAULT_SECRET_PREFIXES
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
+}
+
 /// The default names as owned strings, for configuration types.
 pub(crate) fn default_names() -> Vec<String> {
     DEFAULT_SECRET_NAMES.iter().map(|s| s.to_string()).collect()
@@ -76,18 +84,18 @@ impl Redactor {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let names: Vec<String> = names
-            .into_iter()
-            .map(|n| n.as_ref().to_ascii_lowercase())
-            .collect();
-        let prefixes: Vec<String> = DEFAULT_SECRET_PREFIXES
-            .iter()
-            .map(|p| p.to_string())
-            .collect();
+        let names: Vec<String> = names.into_iter().map(|n| n.as_ref().to_string()).collect();
+        Self::configured(&names, true, &default_prefixes())
+    }
+
+    /// A redactor for `names`, scanning values for secret shapes (with these
+    /// token `prefixes`) or not: what a pillar's configuration says, built once.
+    pub(crate) fn configured(names: &[String], scan_values: bool, prefixes: &[String]) -> Self {
+        let names: Vec<String> = names.iter().map(|n| n.to_ascii_lowercase()).collect();
         Self {
-            shapes: Some(std::sync::Arc::new(ShapeScanner::new(&names, &prefixes))),
+            shapes: scan_values.then(|| std::sync::Arc::new(ShapeScanner::new(&names, prefixes))),
             names,
-            prefixes,
+            prefixes: prefixes.to_vec(),
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             last_bytes: [0; 4],
         }

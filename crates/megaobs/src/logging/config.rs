@@ -178,10 +178,7 @@ impl Default for LoggingConfig {
             queue_capacity: 16 * 1024,
             redact: crate::core::redact::default_names(),
             redact_values: true,
-            secret_prefixes: crate::core::redact::DEFAULT_SECRET_PREFIXES
-                .iter()
-                .map(|p| p.to_string())
-                .collect(),
+            secret_prefixes: crate::core::redact::default_prefixes(),
             capture_log_crate: true,
         }
     }
@@ -256,13 +253,9 @@ impl LoggingConfig {
 }
 
 fn parse_level(raw: &str) -> Result<String> {
-    let l = raw.trim().to_ascii_lowercase();
-    match l.as_str() {
-        "trace" | "debug" | "info" | "error" | "off" => Ok(l),
-        "warn" | "warning" => Ok("warn".to_string()),
-        // The Python level name of the original design.
-        "critical" => Ok("error".to_string()),
-        _ => Err(invalid(
+    match level_word(raw) {
+        Some(level) => Ok(level.to_string()),
+        None => Err(invalid(
             "LOG_LEVEL",
             raw,
             "one of TRACE, DEBUG, INFO, WARNING, ERROR, CRITICAL, OFF (use RUST_LOG for per-target directives)",

@@ -163,9 +163,7 @@ impl LogLayerBuilder {
             format: Arc::new(LineFormat {
                 json: c.format == LogFormat::Json,
                 service: c.service_name.clone(),
-                redactor: Redactor::new(&c.redact)
-                    .secret_prefixes(c.secret_prefixes.clone())
-                    .scan_values(c.redact_values),
+                redactor: Redactor::configured(&c.redact, c.redact_values, &c.secret_prefixes),
             }),
             filter: layer::LogFilter(filter),
             writer: Arc::clone(&writer),

@@ -228,10 +228,7 @@ impl Default for TracingConfig {
             shutdown_timeout: Duration::from_secs(3),
             redact: crate::core::redact::default_names(),
             redact_values: true,
-            secret_prefixes: crate::core::redact::DEFAULT_SECRET_PREFIXES
-                .iter()
-                .map(|p| p.to_string())
-                .collect(),
+            secret_prefixes: crate::core::redact::default_prefixes(),
         }
     }
 }

@@ -57,9 +57,7 @@ pub(crate) fn extend_redactor(names: &[String]) {
         }
     }
     if all.len() != current.names().len() {
-        let updated = Redactor::new(all)
-            .secret_prefixes(current.prefixes().to_vec())
-            .scan_values(current.scans_values());
+        let updated = Redactor::configured(&all, current.scans_values(), current.prefixes());
         SPAN_REDACTOR.store(Arc::new(updated));
     }
 }
@@ -195,9 +193,11 @@ pub(crate) fn prepare(
                 built: Some(Built {
                     guard,
                     sample_rate: config.sample_rate,
-                    redactor: Redactor::new(&config.redact)
-                        .secret_prefixes(config.secret_prefixes.clone())
-                        .scan_values(config.redact_values),
+                    redactor: Redactor::configured(
+                        &config.redact,
+                        config.redact_values,
+                        &config.secret_prefixes,
+                    ),
                 }),
             })
         }
