@@ -35,7 +35,7 @@
 #[cfg(feature = "axum")]
 pub use crate::http::ApiConfig;
 #[cfg(feature = "logging")]
-pub use crate::logging::{LogFormat, LoggingConfig, SyslogTarget};
+pub use crate::logging::{LogFormat, LoggingConfig, OtlpLogs, SyslogTarget};
 #[cfg(feature = "metrics")]
 pub use crate::metrics::MetricsConfig;
 #[cfg(feature = "tracing")]

@@ -35,6 +35,29 @@ pub enum Error {
         reason: String,
     },
 
+    /// A certificate or key file for TLS export cannot be used.
+    #[error("cannot use {path} (from {setting}) as {what}: {reason}")]
+    TlsFile {
+        /// The variable or field that named the file, e.g. `OTEL_EXPORTER_OTLP_CERTIFICATE`.
+        setting: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// What it should hold, e.g. `a CA certificate`.
+        what: &'static str,
+        /// Why it cannot serve, and what to do.
+        reason: String,
+    },
+
+    /// A list of export headers is malformed. The message never holds a header
+    /// value: they are credentials.
+    #[error("invalid {setting}: {reason}; expected comma-separated key=value pairs with percent-encoded values, e.g. authorization=Bearer%20TOKEN (values not shown)")]
+    InvalidHeaders {
+        /// The variable or field, e.g. `OTEL_EXPORTER_OTLP_HEADERS`.
+        setting: &'static str,
+        /// What is wrong, by entry position and key.
+        reason: String,
+    },
+
     /// A network address could not be bound (e.g. the `/metrics` listener).
     #[error("cannot listen on {addr}: {source} (is another process using the port? set METRICS_ADDR or --listen to a free address)")]
     Bind {

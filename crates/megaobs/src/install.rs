@@ -271,7 +271,13 @@ impl Telemetry {
 /// The same as building a [`TracingLayer`] and a [`LogLayer`] and installing
 /// them in a global subscriber, with one difference: a failure of either
 /// pillar leaves nothing installed, so a corrected retry can succeed.
+///
+/// With the `tls` feature, it also makes rustls' ring provider the process
+/// default when the application has installed none, so other `reqwest`
+/// clients built with rustls find one too.
 pub fn init(config: ObservabilityConfig) -> Result<Telemetry> {
+    #[cfg(feature = "tls")]
+    crate::export::ensure_process_provider();
     // Tracing is built (configuration checked, exporter and export thread
     // made) before logging is installed, and activated after: an error in
     // either fails the call with nothing installed.
@@ -368,6 +374,8 @@ where
 
 /// Activates a prepared pipeline and fills the subscriber's tracing slot.
 fn activate_tracing(prepared: crate::trace::Prepared) -> Result<TracingGuard> {
+    #[cfg(feature = "tls")]
+    crate::export::ensure_process_provider();
     if !prepared.is_enabled() {
         return Ok(prepared.activate().0);
     }

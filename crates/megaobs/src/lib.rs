@@ -46,6 +46,7 @@ mod core;
 #[cfg(feature = "dashboards")]
 pub mod dashboards;
 mod error;
+pub mod export;
 #[cfg(feature = "axum")]
 pub mod http;
 #[cfg(all(feature = "tracing", feature = "logging"))]

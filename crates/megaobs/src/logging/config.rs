@@ -2,12 +2,14 @@
 //! logging pillar, from code or from `LOG_*` (and `RUST_LOG`).
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use crate::core::env::{env_lookup, invalid, service_name, Env};
 use crate::core::resource::DEFAULT_SERVICE_NAME;
 use tracing_subscriber::filter::Targets;
 
 use crate::error::Result;
+use crate::export::{ExportOptions, OtlpProtocol, Signal};
 
 /// Output format of log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -28,6 +30,67 @@ pub enum SyslogTarget {
     Udp(String),
     /// TCP to `host:port` (octet-counted framing, RFC 6587).
     Tcp(String),
+}
+
+/// OTLP export of log records (`LOG_EXPORTER=otlp`): where to, and how.
+///
+/// ```
+/// use megaobs::config::{LoggingConfig, OtlpLogs};
+/// use megaobs::export::{ExportOptions, OtlpProtocol};
+///
+/// let config = LoggingConfig::default().otlp(Some(
+///     OtlpLogs::new("https://otlp.example.com/v1/logs", OtlpProtocol::HttpProtobuf)
+///         .options(ExportOptions::default().header("authorization", "Bearer TOKEN")),
+/// ));
+/// # let _ = config;
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct OtlpLogs {
+    /// `OTEL_EXPORTER_OTLP_LOGS_ENDPOINT` (used as is), else `OTLP_ENDPOINT` /
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (HTTP gets `/v1/logs` appended to a bare
+    /// `host:port`); scheme-less means plain `http://`.
+    pub endpoint: String,
+    /// `OTEL_EXPORTER_OTLP_LOGS_PROTOCOL`, else `OTLP_PROTOCOL` /
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`.
+    pub protocol: OtlpProtocol,
+    /// Headers, compression and TLS (`OTEL_EXPORTER_OTLP_LOGS_*` over the
+    /// general `OTEL_EXPORTER_OTLP_*`).
+    pub options: ExportOptions,
+    /// Deadline of one export (`OTEL_EXPORTER_OTLP_LOGS_TIMEOUT` /
+    /// `OTEL_EXPORTER_OTLP_TIMEOUT`, ms).
+    pub timeout: Duration,
+    /// Records that may wait for export; when full, new ones are dropped and
+    /// counted (`otel_log_records_dropped_total{reason="queue_full"}`).
+    pub max_queue_size: usize,
+}
+
+impl OtlpLogs {
+    /// Export to `endpoint` over `protocol`, with default options.
+    pub fn new(endpoint: impl Into<String>, protocol: OtlpProtocol) -> Self {
+        Self {
+            endpoint: endpoint.into(),
+            protocol,
+            options: ExportOptions::default(),
+            timeout: Duration::from_secs(3),
+            max_queue_size: 4096,
+        }
+    }
+    /// Sets headers, compression and TLS.
+    pub fn options(mut self, options: ExportOptions) -> Self {
+        self.options = options;
+        self
+    }
+    /// Sets one export's deadline.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+    /// Sets the export queue's capacity in records.
+    pub fn max_queue_size(mut self, records: usize) -> Self {
+        self.max_queue_size = records;
+        self
+    }
 }
 
 /// Logging configuration.
@@ -70,6 +133,10 @@ pub struct LoggingConfig {
     /// then installs the process' `log` logger, and fails if another one (say
     /// `env_logger`) is installed already.
     pub capture_log_crate: bool,
+    /// `LOG_EXPORTER=otlp` (fallback `OTEL_LOGS_EXPORTER`): also send every
+    /// line as an OTLP log record (`None`: no OTLP export). Needs the `otlp`
+    /// cargo feature.
+    pub otlp: Option<OtlpLogs>,
 }
 
 impl LoggingConfig {
@@ -137,6 +204,11 @@ impl LoggingConfig {
         self.capture_log_crate = on;
         self
     }
+    /// Sends every line also as an OTLP log record (`None`: not).
+    pub fn otlp(mut self, export: Option<OtlpLogs>) -> Self {
+        self.otlp = export;
+        self
+    }
     /// Replaces the list of secret field names.
     pub fn redact<I, S>(mut self, names: I) -> Self
     where
@@ -180,6 +252,7 @@ impl Default for LoggingConfig {
             redact_values: true,
             secret_prefixes: crate::core::redact::default_prefixes(),
             capture_log_crate: true,
+            otlp: None,
         }
     }
 }
@@ -230,6 +303,7 @@ impl LoggingConfig {
             redact_values: d.redact_values,
             secret_prefixes: d.secret_prefixes.clone(),
             capture_log_crate: d.capture_log_crate,
+            otlp: otlp_from_env(&env)?,
             dir: env.string("LOG_DIR")?.map(PathBuf::from).unwrap_or(d.dir),
             max_bytes: env
                 .parse(
@@ -250,6 +324,43 @@ impl LoggingConfig {
             )?,
         })
     }
+}
+
+/// `LOG_EXPORTER` / `OTEL_LOGS_EXPORTER` and, for `otlp`, where and how.
+fn otlp_from_env<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<Option<OtlpLogs>> {
+    match env.first_set(&["LOG_EXPORTER", "OTEL_LOGS_EXPORTER"]) {
+        None => return Ok(None),
+        Some((var, raw)) => match raw.trim().to_ascii_lowercase().as_str() {
+            "none" => return Ok(None),
+            "otlp" => {}
+            _ => return Err(invalid(var, &raw, "otlp or none")),
+        },
+    }
+    let protocol = match env.first_set(&[
+        "OTEL_EXPORTER_OTLP_LOGS_PROTOCOL",
+        "OTLP_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ]) {
+        Some((var, raw)) => {
+            OtlpProtocol::parse(&raw).ok_or_else(|| invalid(var, &raw, "grpc or http/protobuf"))?
+        }
+        None => OtlpProtocol::Grpc,
+    };
+    let endpoint = match env.first_set(&[
+        "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+        "OTLP_ENDPOINT",
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+    ]) {
+        Some((_, url)) => url.trim().to_string(),
+        None if protocol == OtlpProtocol::HttpProtobuf => "localhost:4318".to_string(),
+        None => "localhost:4317".to_string(),
+    };
+    let (options, timeout) = crate::export::from_env(env, Signal::Logs)?;
+    let mut export = OtlpLogs::new(endpoint, protocol).options(options);
+    if let Some(t) = timeout {
+        export.timeout = t;
+    }
+    Ok(Some(export))
 }
 
 fn parse_level(raw: &str) -> Result<String> {

@@ -73,6 +73,8 @@ fn is_log_record(meta: &Metadata<'_>) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct LineLayer {
     pub(super) format: Arc<LineFormat>,
+    /// A JSON twin of each text line, for OTLP export.
+    pub(super) export_json: Option<Arc<LineFormat>>,
     pub(super) filter: LogFilter,
     pub(super) writer: Arc<WriterHandle>,
 }
@@ -103,6 +105,7 @@ where
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let span = ctx.event_span(event);
         let mut line = Vec::with_capacity(256);
+        let mut json = None;
         opentelemetry::Context::map_current(|cx| {
             let ids = otel_ids(cx);
             // The innermost span names the line: a megaobs span made current on
@@ -119,15 +122,20 @@ where
                     name: current.or(in_context).or(from_tracing),
                     ids,
                 };
-                self.format
-                    .format(event, meta, info, SystemTime::now(), &mut line);
+                let now = SystemTime::now();
+                self.format.format(event, meta, info, now, &mut line);
+                if let Some(twin) = &self.export_json {
+                    let mut bytes = Vec::with_capacity(256);
+                    twin.format(event, meta, info, now, &mut bytes);
+                    json = Some(bytes);
+                }
             };
             match ids {
                 Some((_, id)) => with_current_name(id, &mut write),
                 None => write(None),
             }
         });
-        self.writer.send(line, *meta.level());
+        self.writer.send(line, *meta.level(), json);
     }
 }
 

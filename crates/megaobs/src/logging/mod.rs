@@ -35,6 +35,8 @@ mod format;
 mod helpers;
 mod layer;
 mod level;
+#[cfg(feature = "otlp")]
+mod otlp;
 mod rotate;
 mod syslog;
 mod timestamp;
@@ -49,7 +51,7 @@ use tracing::Subscriber;
 use tracing_subscriber::registry::LookupSpan;
 
 pub use crate::core::redact::{self, Redactor};
-pub use config::{LogFormat, LoggingConfig, SyslogTarget};
+pub use config::{LogFormat, LoggingConfig, OtlpLogs, SyslogTarget};
 pub(crate) use layer::LineLayer;
 pub use layer::LogLayer;
 #[cfg(feature = "tracing")]
@@ -146,12 +148,34 @@ impl LogLayerBuilder {
             Some(target) => Some(syslog::Syslog::connect(target, &c.service_name)?),
             None => None,
         };
+        #[cfg(feature = "otlp")]
+        let otlp = match &c.otlp {
+            Some(export) => Some(otlp::OtlpLogSink::start(
+                export,
+                &c.service_name,
+                self.metrics.clone(),
+            )?),
+            None => None,
+        };
+        #[cfg(not(feature = "otlp"))]
+        let otlp: Option<()> = match &c.otlp {
+            Some(export) => {
+                return Err(Error::InvalidConfig {
+                    field: "LoggingConfig::otlp",
+                    value: export.endpoint.clone(),
+                    reason: "megaobs was built without its `otlp` cargo feature".into(),
+                })
+            }
+            None => None,
+        };
         let outputs = Outputs {
             console: c.console,
             file,
             error_file,
             syslog,
             custom: self.writer,
+            #[cfg(feature = "otlp")]
+            otlp: otlp.clone(),
         };
         let (writer, thread) =
             writer::start(outputs, c.queue_capacity, self.metrics).map_err(|source| Error::Io {
@@ -159,12 +183,16 @@ impl LogLayerBuilder {
                 source,
             })?;
         let level = LogLevelHandle::new(Arc::clone(&filter));
+        let format = |json| LineFormat {
+            json,
+            service: c.service_name.clone(),
+            redactor: Redactor::configured(&c.redact, c.redact_values, &c.secret_prefixes),
+        };
         let layer = LineLayer {
-            format: Arc::new(LineFormat {
-                json: c.format == LogFormat::Json,
-                service: c.service_name.clone(),
-                redactor: Redactor::configured(&c.redact, c.redact_values, &c.secret_prefixes),
-            }),
+            format: Arc::new(format(c.format == LogFormat::Json)),
+            // OTLP records are read from JSON: text lines get a JSON twin.
+            export_json: (otlp.is_some() && c.format == LogFormat::Text)
+                .then(|| Arc::new(format(true))),
             filter: layer::LogFilter(filter),
             writer: Arc::clone(&writer),
         };
@@ -174,6 +202,8 @@ impl LogLayerBuilder {
                 writer,
                 thread: Some(thread),
                 level,
+                #[cfg(feature = "otlp")]
+                otlp,
             },
         ))
     }
@@ -187,17 +217,38 @@ pub struct LoggingGuard {
     writer: Arc<WriterHandle>,
     thread: Option<JoinHandle<()>>,
     level: LogLevelHandle,
+    #[cfg(feature = "otlp")]
+    otlp: Option<Arc<otlp::OtlpLogSink>>,
 }
 
 impl LoggingGuard {
-    /// Waits until every line logged before this call is written; `false` on timeout.
+    /// Waits until every line logged before this call is written (and, with
+    /// OTLP export, exported); `false` on timeout.
     pub fn flush(&self, timeout: Duration) -> bool {
-        self.writer.flush(timeout)
+        let deadline = std::time::Instant::now() + timeout;
+        let written = self.writer.flush(timeout);
+        #[cfg(feature = "otlp")]
+        if let Some(sink) = &self.otlp {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            return sink.flush(left) && written;
+        }
+        let _ = deadline;
+        written
     }
 
     /// Lines dropped because the writer's queue was full.
     pub fn dropped_lines(&self) -> u64 {
         self.writer.dropped()
+    }
+
+    /// Log records not exported over OTLP (queue full, failed exports,
+    /// shutdown deadline); 0 without OTLP export.
+    pub fn dropped_records(&self) -> u64 {
+        #[cfg(feature = "otlp")]
+        if let Some(sink) = &self.otlp {
+            return sink.dropped();
+        }
+        0
     }
 
     /// A handle that changes the level of this guard's layer while the program runs.
@@ -208,12 +259,20 @@ impl LoggingGuard {
 
 impl Drop for LoggingGuard {
     fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + SHUTDOWN_TIMEOUT;
         let stopped = self.writer.shutdown(SHUTDOWN_TIMEOUT);
         if let Some(t) = self.thread.take() {
             if stopped {
                 let _ = t.join();
             }
         }
+        // The writer has handed over every line: export them, within what is
+        // left of the deadline.
+        #[cfg(feature = "otlp")]
+        if let Some(sink) = self.otlp.take() {
+            sink.shutdown(deadline.saturating_duration_since(std::time::Instant::now()));
+        }
+        let _ = deadline;
         let dropped = self.writer.dropped();
         if dropped > 0 {
             eprintln!("megaobs: {dropped} log lines were dropped because the log writer fell behind (log_lines_dropped_total)");

@@ -61,6 +61,42 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Reads back a timestamp this module wrote (`2026-11-28T04:10:07.123Z`).
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+pub(crate) fn parse_rfc3339_millis(s: &str) -> Option<SystemTime> {
+    let b = s.as_bytes();
+    if b.len() != 24
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || b[10] != b'T'
+        || b[19] != b'.'
+        || b[23] != b'Z'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<u32>().ok();
+    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (hh, mm, ss, ms) = (num(11..13)?, num(14..16)?, num(17..19)?, num(20..23)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), m, d);
+    let secs = days * 86_400 + i64::from(hh * 3600 + mm * 60 + ss);
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + std::time::Duration::from_millis(secs * 1000 + u64::from(ms)))
+}
+
+/// (year, month, day) → days since 1970-01-01, the inverse of [`civil_from_days`].
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from(if m > 2 { m - 3 } else { m + 9 });
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,5 +117,20 @@ mod tests {
         assert_eq!(fmt(951_782_400, 7), "2000-02-29T00:00:00.007Z");
         assert_eq!(fmt(1_760_099_696, 789), "2025-10-10T12:34:56.789Z");
         assert_eq!(fmt(4_102_444_799, 999), "2099-12-31T23:59:59.999Z");
+    }
+
+    #[test]
+    fn parsing_reads_back_what_was_written() {
+        for (secs, millis) in [
+            (0, 0),
+            (951_782_400, 7),
+            (1_760_099_696, 789),
+            (4_102_444_799, 999),
+        ] {
+            let t = UNIX_EPOCH + Duration::from_millis(secs * 1000 + millis);
+            assert_eq!(parse_rfc3339_millis(&fmt(secs, millis)), Some(t));
+        }
+        assert_eq!(parse_rfc3339_millis("2026-13-01T00:00:00.000Z"), None);
+        assert_eq!(parse_rfc3339_millis("not a time"), None);
     }
 }

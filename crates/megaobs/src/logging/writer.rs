@@ -30,7 +30,12 @@ use crate::metrics::internal::LogOutput;
 use crate::metrics::MetricsCollector;
 
 pub(crate) enum Msg {
-    Line { bytes: Vec<u8>, level: Level },
+    /// A line; `json` is its JSON twin for OTLP export when lines are text.
+    Line {
+        bytes: Vec<u8>,
+        level: Level,
+        json: Option<Vec<u8>>,
+    },
     Flush(SyncSender<()>),
     Shutdown(SyncSender<()>),
 }
@@ -42,6 +47,9 @@ pub(crate) struct Outputs {
     pub error_file: Option<RotatingFile>,
     pub syslog: Option<Syslog>,
     pub custom: Option<Box<dyn Write + Send>>,
+    /// OTLP log export, fed the JSON lines after the other outputs.
+    #[cfg(feature = "otlp")]
+    pub otlp: Option<Arc<super::otlp::OtlpLogSink>>,
 }
 
 /// Longest the idle writer sleeps between looks at the queue.
@@ -62,8 +70,8 @@ pub(crate) struct WriterHandle {
 impl WriterHandle {
     /// Enqueues a line without blocking; a full queue drops and counts it.
     #[inline]
-    pub fn send(&self, bytes: Vec<u8>, level: Level) {
-        match self.tx.try_send(Msg::Line { bytes, level }) {
+    pub fn send(&self, bytes: Vec<u8>, level: Level, json: Option<Vec<u8>>) {
+        match self.tx.try_send(Msg::Line { bytes, level, json }) {
             Ok(()) => {
                 if self.tx.len() >= self.wake_at && self.parked.load(Ordering::Relaxed) {
                     self.wake();
@@ -202,8 +210,14 @@ fn run(rx: Receiver<Msg>, mut out: Outputs, metrics: MetricsCollector, parked: A
         // Write everything queued, then flush once: batching without latency.
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Line { bytes, level } => {
-                    write_line(&mut out, &mut stdout, &mut errors, &bytes, level)
+                Msg::Line { bytes, level, json } => {
+                    write_line(&mut out, &mut stdout, &mut errors, &bytes, level);
+                    #[cfg(feature = "otlp")]
+                    if let Some(sink) = &out.otlp {
+                        sink.offer(json.unwrap_or(bytes));
+                    }
+                    #[cfg(not(feature = "otlp"))]
+                    let _ = json;
                 }
                 Msg::Flush(ack) => acks.push(ack),
                 Msg::Shutdown(ack) => {

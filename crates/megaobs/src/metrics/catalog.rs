@@ -164,6 +164,10 @@ metrics! {
         "Spans lost: the export queue was full (queue_full), the export failed (export_failed), or stopping reached its deadline first (shutdown).";
     EXPORT_ERRORS: Counter "otel_export_errors_total" [] "megaobs"
         "Failed trace export requests (backend down, timeout, rejected).";
+    LOG_RECORDS_EXPORTED: Counter "otel_log_records_exported_total" [] "megaobs"
+        "Log records handed to the OTLP log exporter successfully (LOG_EXPORTER=otlp).";
+    LOG_RECORDS_DROPPED: Counter "otel_log_records_dropped_total" ["reason"] "megaobs"
+        "Log records not exported over OTLP: the export queue was full (queue_full), the export failed (export_failed), or stopping reached its deadline first (shutdown). The lines' other outputs are unaffected.";
     LABEL_OVERFLOW: Counter "megaobs_label_overflow_total" ["metric"] "megaobs"
         "Label values folded into __overflow__ by the cardinality guard, by metric.";
 }

@@ -3,7 +3,8 @@
 #![cfg_attr(not(all(feature = "tracing", feature = "logging")), allow(dead_code))]
 
 use super::catalog::{
-    EXPORT_ERRORS, LOG_LINES_DROPPED, LOG_OUTPUT_ERRORS, SPANS_DROPPED, SPANS_EXPORTED,
+    EXPORT_ERRORS, LOG_LINES_DROPPED, LOG_OUTPUT_ERRORS, LOG_RECORDS_DROPPED, LOG_RECORDS_EXPORTED,
+    SPANS_DROPPED, SPANS_EXPORTED,
 };
 use super::encode::Encoder;
 use super::value::Counter;
@@ -36,12 +37,16 @@ pub(crate) struct InternalMetrics {
     log_lines_dropped: Counter,
     log_output_errors: [Counter; 4],
     spans_exported: Counter,
-    /// queue_full, export_failed
+    /// queue_full, export_failed, shutdown
     spans_dropped: [Counter; 3],
     export_errors: Counter,
+    log_records_exported: Counter,
+    /// queue_full, export_failed, shutdown
+    log_records_dropped: [Counter; 3],
 }
 
-/// Why spans were lost, as labelled in `otel_spans_dropped_total{reason}`.
+/// Why spans (or OTLP log records) were lost, as labelled in
+/// `otel_spans_dropped_total{reason}` and `otel_log_records_dropped_total{reason}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SpanDrop {
     QueueFull,
@@ -69,6 +74,16 @@ impl InternalMetrics {
         }
         enc.header(&EXPORT_ERRORS);
         enc.counter(&EXPORT_ERRORS, &[], self.export_errors.get());
+        enc.header(&LOG_RECORDS_EXPORTED);
+        enc.counter(&LOG_RECORDS_EXPORTED, &[], self.log_records_exported.get());
+        enc.header(&LOG_RECORDS_DROPPED);
+        for (reason, i) in [("queue_full", 0), ("export_failed", 1), ("shutdown", 2)] {
+            enc.counter(
+                &LOG_RECORDS_DROPPED,
+                &[reason],
+                self.log_records_dropped[i].get(),
+            );
+        }
     }
 }
 
@@ -83,6 +98,16 @@ impl MetricsCollector {
 
     pub(crate) fn record_spans_dropped(&self, reason: SpanDrop, n: u64) {
         self.inner.internal.spans_dropped[reason as usize].inc_by(n);
+    }
+
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn record_log_records_exported(&self, n: u64) {
+        self.inner.internal.log_records_exported.inc_by(n);
+    }
+
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+    pub(crate) fn record_log_records_dropped(&self, reason: SpanDrop, n: u64) {
+        self.inner.internal.log_records_dropped[reason as usize].inc_by(n);
     }
 
     pub(crate) fn record_export_error(&self) {

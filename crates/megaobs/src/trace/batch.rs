@@ -47,12 +47,16 @@ enum Msg {
 }
 
 /// Sizes and timing of the processor.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(crate) struct BatchSettings {
     pub max_queue_size: usize,
     pub max_export_batch_size: usize,
     pub scheduled_delay: Duration,
     pub export_timeout: Duration,
+    /// Where spans go, for the failure report (e.g. `https://collector:4317`).
+    pub destination: String,
+    /// The export headers, whose values a failure report masks.
+    pub headers: crate::export::ExportHeaders,
 }
 
 /// A span processor that batches sampled spans on its own thread.
@@ -105,6 +109,8 @@ impl BatchProcessor {
             metrics: metrics.clone(),
             dropped: Arc::clone(&dropped),
             last_report: None,
+            destination: settings.destination,
+            headers: settings.headers,
         };
         let join = std::thread::Builder::new()
             .name("megaobs-span-export".into())
@@ -300,6 +306,8 @@ struct Worker<E> {
     dropped: Arc<AtomicU64>,
     last_report: Option<Instant>,
     deadline: Arc<OnceLock<Instant>>,
+    destination: String,
+    headers: crate::export::ExportHeaders,
 }
 
 impl<E: SpanExporter> Worker<E> {
@@ -380,8 +388,10 @@ impl<E: SpanExporter> Worker<E> {
                     // stderr, not `tracing`: an error event here could feed the
                     // exporter's own failure back into the pipeline.
                     eprintln!(
-                        "megaobs: span export failed ({e}); {n} spans lost. Further failures are counted in \
+                        "megaobs: span export to {} failed: {}; {n} spans lost. Further failures are counted in \
                          otel_export_errors_total and otel_spans_dropped_total (reported again in {}s at most).",
+                        self.destination,
+                        crate::export::describe_failure(&e.to_string(), &self.headers),
                         ERROR_REPORT_EVERY.as_secs()
                     );
                 }

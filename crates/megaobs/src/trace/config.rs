@@ -9,6 +9,8 @@ use crate::core::env::{
 };
 use crate::core::resource::DEFAULT_SERVICE_NAME;
 use crate::error::{Error, Result};
+pub use crate::export::OtlpProtocol;
+use crate::export::{ExportOptions, Signal};
 
 /// Which span exporter to use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -39,16 +41,6 @@ impl TracingExporter {
     }
 }
 
-/// The OTLP transport.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum OtlpProtocol {
-    /// OTLP/gRPC (default port 4317).
-    #[default]
-    Grpc,
-    /// OTLP/HTTP with protobuf bodies (default port 4318).
-    HttpProtobuf,
-}
-
 /// Tracing configuration (`TracingConfig` of the original Python design).
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -69,8 +61,13 @@ pub struct TracingConfig {
     pub zipkin_endpoint: String,
     /// `OTLP_ENDPOINT` (fallback `OTEL_EXPORTER_OTLP_ENDPOINT`); scheme-less means plain `http://`.
     pub otlp_endpoint: String,
-    /// `OTLP_PROTOCOL` (fallback `OTEL_EXPORTER_OTLP_PROTOCOL`).
+    /// `OTLP_PROTOCOL` (fallback `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`, then
+    /// `OTEL_EXPORTER_OTLP_PROTOCOL`).
     pub otlp_protocol: OtlpProtocol,
+    /// Headers, compression and TLS of span export (OTLP, Jaeger and Zipkin),
+    /// from `OTEL_EXPORTER_OTLP_TRACES_*` or the general `OTEL_EXPORTER_OTLP_*`
+    /// variables (see [`crate::export`]).
+    pub export: ExportOptions,
     /// `service.version` resource attribute (also from `OTEL_RESOURCE_ATTRIBUTES`).
     pub service_version: Option<String>,
     /// `deployment.environment.name` resource attribute (also from `OTEL_RESOURCE_ATTRIBUTES`).
@@ -85,7 +82,8 @@ pub struct TracingConfig {
     pub max_export_batch_size: usize,
     /// Longest a finished span waits before its batch is exported.
     pub scheduled_delay: Duration,
-    /// Deadline of one export request (retries included).
+    /// Deadline of one export request (retries included);
+    /// `OTEL_EXPORTER_OTLP_TRACES_TIMEOUT` / `OTEL_EXPORTER_OTLP_TIMEOUT` in ms.
     pub export_timeout: Duration,
     /// Longest stopping tracing may take (exporting what is queued), even
     /// when the backend never answers; spans not exported by then are counted
@@ -139,6 +137,11 @@ impl TracingConfig {
     pub fn otlp(mut self, endpoint: impl Into<String>, protocol: OtlpProtocol) -> Self {
         self.otlp_endpoint = endpoint.into();
         self.otlp_protocol = protocol;
+        self
+    }
+    /// Sets the headers, compression and TLS of span export.
+    pub fn export(mut self, options: ExportOptions) -> Self {
+        self.export = options;
         self
     }
     /// Sets `service.version`.
@@ -218,6 +221,7 @@ impl Default for TracingConfig {
             zipkin_endpoint: "http://localhost:9411/api/v2/spans".to_string(),
             otlp_endpoint: "localhost:4317".to_string(),
             otlp_protocol: OtlpProtocol::Grpc,
+            export: ExportOptions::default(),
             service_version: None,
             deployment_environment: None,
             resource_attributes: Vec::new(),
@@ -284,13 +288,21 @@ impl TracingConfig {
             Err(e) if exporter == TracingExporter::Zipkin => return Err(e),
             Err(_) => d.zipkin_endpoint.clone(),
         };
-        let otlp_protocol = match env.first_set(&["OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL"]) {
-            Some((var, raw)) => match raw.trim() {
-                "grpc" => OtlpProtocol::Grpc,
-                "http/protobuf" | "http" => OtlpProtocol::HttpProtobuf,
-                _ => return Err(invalid(var, &raw, "grpc or http/protobuf")),
-            },
+        let otlp_protocol = match env.first_set(&[
+            "OTLP_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+            "OTEL_EXPORTER_OTLP_PROTOCOL",
+        ]) {
+            Some((var, raw)) => OtlpProtocol::parse(&raw)
+                .ok_or_else(|| invalid(var, &raw, "grpc or http/protobuf"))?,
             None => d.otlp_protocol,
+        };
+        // Only exporters that send over the network read these: a console or
+        // disabled tracer ignores certificate and header settings meant for
+        // another signal.
+        let (export, timeout) = match exporter {
+            TracingExporter::Console | TracingExporter::None => (ExportOptions::default(), None),
+            _ => crate::export::from_env(&env, Signal::Traces)?,
         };
         let mut resource_attributes = Vec::new();
         let (mut service_version, mut deployment_environment) = (None, None);
@@ -330,8 +342,9 @@ impl TracingConfig {
             max_queue_size: d.max_queue_size,
             max_export_batch_size: d.max_export_batch_size,
             scheduled_delay: d.scheduled_delay,
-            export_timeout: d.export_timeout,
+            export_timeout: timeout.unwrap_or(d.export_timeout),
             shutdown_timeout: d.shutdown_timeout,
+            export,
             enabled,
             service_name: service_name(&env)?,
             exporter,
@@ -411,23 +424,38 @@ impl TracingConfig {
                 );
             }
         }
-        // This build has no TLS client (no rustls/native-tls in its HTTP and
-        // gRPC clients): an https:// endpoint would fail at every export, so it
-        // is refused here, with the way out.
-        if self.exporter == TracingExporter::Otlp && has_scheme(&self.otlp_endpoint, "https://") {
-            return bad(Field::OtlpEndpoint, self.otlp_endpoint.clone(), NO_TLS);
-        }
-        if self.exporter == TracingExporter::Zipkin {
-            if has_scheme(&self.zipkin_endpoint, "https://") {
-                return bad(Field::ZipkinEndpoint, self.zipkin_endpoint.clone(), NO_TLS);
+        // Without the `tls` feature there is no TLS client: an https://
+        // endpoint would fail at every export, so it is refused here, with
+        // the way out.
+        #[cfg(not(feature = "tls"))]
+        {
+            if self.exporter == TracingExporter::Otlp && has_scheme(&self.otlp_endpoint, "https://")
+            {
+                return bad(
+                    Field::OtlpEndpoint,
+                    self.otlp_endpoint.clone(),
+                    crate::export::NO_TLS,
+                );
             }
-            if !has_scheme(&self.zipkin_endpoint, "http://") {
+            if self.exporter == TracingExporter::Zipkin
+                && has_scheme(&self.zipkin_endpoint, "https://")
+            {
                 return bad(
                     Field::ZipkinEndpoint,
                     self.zipkin_endpoint.clone(),
-                    "an http:// URL such as http://localhost:9411/api/v2/spans",
+                    crate::export::NO_TLS,
                 );
             }
+        }
+        if self.exporter == TracingExporter::Zipkin
+            && !has_scheme(&self.zipkin_endpoint, "http://")
+            && !has_scheme(&self.zipkin_endpoint, "https://")
+        {
+            return bad(
+                Field::ZipkinEndpoint,
+                self.zipkin_endpoint.clone(),
+                "an http:// or https:// URL such as http://localhost:9411/api/v2/spans",
+            );
         }
         if self.max_queue_size == 0 {
             return bad(Field::MaxQueueSize, "0".into(), "at least 1");
@@ -453,6 +481,8 @@ enum Field {
     JaegerHost,
     JaegerPort,
     ZipkinEndpoint,
+    // Refused only in a build without TLS.
+    #[cfg_attr(feature = "tls", allow(dead_code))]
     OtlpEndpoint,
     MaxQueueSize,
     MaxExportBatchSize,
@@ -471,11 +501,6 @@ impl Field {
         }
     }
 }
-
-/// Why an `https://` span export endpoint is refused, and the way out.
-const NO_TLS: &str = "an http:// endpoint: megaobs is built without TLS for span \
-     export; send to a local OpenTelemetry Collector (or agent) over http:// and let it \
-     forward over TLS";
 
 fn parse_exporter(var: &'static str, raw: &str) -> Result<TracingExporter> {
     Ok(match raw.trim().to_ascii_lowercase().as_str() {

@@ -40,8 +40,6 @@ mod console;
 mod context;
 mod genai;
 mod layer;
-#[cfg(feature = "otlp")]
-mod otlp;
 mod pipeline;
 mod propagation;
 mod sampling;

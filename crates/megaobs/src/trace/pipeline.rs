@@ -143,6 +143,14 @@ pub(crate) fn settings(c: &TracingConfig) -> batch::BatchSettings {
         max_export_batch_size: c.max_export_batch_size,
         scheduled_delay: c.scheduled_delay,
         export_timeout: c.export_timeout,
+        destination: match c.exporter {
+            TracingExporter::Zipkin => c.zipkin_endpoint.clone(),
+            TracingExporter::Jaeger => format!("{}:{}", c.jaeger_host, c.jaeger_port),
+            TracingExporter::Otlp => c.otlp_endpoint.clone(),
+            TracingExporter::Console => "the console".into(),
+            TracingExporter::None => "nowhere".into(),
+        },
+        headers: c.export.headers.clone(),
     }
 }
 
@@ -248,7 +256,7 @@ impl Drop for Prepared {
 }
 
 #[cfg(feature = "otlp")]
-pub(crate) type Runtime = Option<tokio::runtime::Runtime>;
+pub(crate) type Runtime = crate::export::otlp::Runtime;
 #[cfg(not(feature = "otlp"))]
 pub(crate) type Runtime = Option<()>;
 
@@ -315,12 +323,8 @@ fn build_provider(
                     &c.zipkin_endpoint,
                     &c.service_name,
                     c.export_timeout,
-                )
-                .map_err(|e| Error::InvalidConfig {
-                    field: "TracingConfig::zipkin_endpoint",
-                    value: c.zipkin_endpoint.clone(),
-                    reason: e.to_string(),
-                })?;
+                    &c.export,
+                )?;
                 Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
             }
             #[cfg(feature = "otlp")]
@@ -339,8 +343,15 @@ fn build_provider(
                 } else {
                     (c.otlp_endpoint.clone(), c.otlp_protocol)
                 };
-                let (exporter, rt) =
-                    super::otlp::otlp_exporter(&endpoint, protocol, c.export_timeout)?;
+                let (exporter, rt) = crate::export::otlp::Destination {
+                    endpoint: &endpoint,
+                    protocol,
+                    signal_path: "v1/traces",
+                    timeout: c.export_timeout,
+                    options: &c.export,
+                    field: "TracingConfig::otlp_endpoint",
+                }
+                .span_exporter()?;
                 runtime = rt;
                 Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
             }

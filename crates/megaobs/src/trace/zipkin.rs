@@ -13,22 +13,35 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{json, Map, Value};
 
+use crate::export::{ExportHeaders, ExportOptions};
+
 /// Posts spans to a Zipkin collector (`.../api/v2/spans`).
 #[derive(Debug)]
 pub(crate) struct ZipkinExporter {
     endpoint: String,
     service: String,
     client: reqwest::blocking::Client,
+    headers: ExportHeaders,
 }
 
 impl ZipkinExporter {
-    pub fn new(endpoint: &str, service: &str, timeout: Duration) -> Result<Self, reqwest::Error> {
+    /// Posts to `endpoint` with the trust, client certificate and headers of
+    /// `options` (the same settings as OTLP span export).
+    pub fn new(
+        endpoint: &str,
+        service: &str,
+        timeout: Duration,
+        options: &ExportOptions,
+    ) -> crate::Result<Self> {
         Ok(Self {
             endpoint: endpoint.to_string(),
             service: service.to_string(),
-            client: reqwest::blocking::Client::builder()
-                .timeout(timeout)
-                .build()?,
+            client: crate::export::http_client::http_client(
+                timeout,
+                options,
+                "TracingConfig::zipkin_endpoint",
+            )?,
+            headers: options.headers.clone(),
         })
     }
 }
@@ -91,14 +104,13 @@ pub(crate) fn to_zipkin(s: &SpanData, service: &str) -> Value {
 impl SpanExporter for ZipkinExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
         let body: Vec<Value> = batch.iter().map(|s| to_zipkin(s, &self.service)).collect();
-        let response = self
-            .client
-            .post(&self.endpoint)
-            .json(&body)
-            .send()
-            .map_err(|e| {
-                OTelSdkError::InternalFailure(format!("zipkin export to {}: {e}", self.endpoint))
-            })?;
+        let mut request = self.client.post(&self.endpoint).json(&body);
+        for (name, value) in self.headers.pairs() {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        let response = request.send().map_err(|e| {
+            OTelSdkError::InternalFailure(format!("zipkin export to {}: {e}", self.endpoint))
+        })?;
         if response.status().is_success() {
             Ok(())
         } else {
