@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need when missing, then runs
-# formatting, lints and the whole test suite (real promtool, Prometheus, rsyslog).
+# formatting, lints and the whole test suite (real promtool, Prometheus, amtool, rsyslog).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 { command -v promtool && command -v prometheus; } >/dev/null 2>&1 || need+=(prometheus)
 [ -x /usr/sbin/rsyslogd ] || command -v rsyslogd >/dev/null 2>&1 || need+=(rsyslog)
+command -v amtool >/dev/null 2>&1 || need+=(prometheus-alertmanager)
 if ((${#need[@]})); then
   echo "==> installing system packages: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -16,7 +17,7 @@ if ((${#need[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 export PATH="$PATH:/usr/sbin:/sbin"
-for bin in promtool prometheus rsyslogd; do
+for bin in promtool prometheus amtool rsyslogd; do
   command -v "$bin" >/dev/null 2>&1 || { echo "error: $bin is still missing after install" >&2; exit 1; }
 done
 

@@ -51,7 +51,7 @@ enum Command {
         #[command(flatten)]
         rules: RuleArgs,
     },
-    /// Write the docker-compose stack: Prometheus, Grafana, Jaeger, rules, dashboards.
+    /// Write the docker-compose stack: Prometheus, Alertmanager, Grafana, Jaeger, Loki, rules, dashboards.
     Stack {
         /// Directory to write into (created if needed).
         #[arg(long)]

@@ -114,6 +114,9 @@ fn stack_writes_compose_prometheus_rules_grafana_and_dashboards() {
     for f in [
         "docker-compose.yml",
         "megaobs_rules.yml",
+        "alertmanager.yml",
+        "jaeger.yaml",
+        "loki.yaml",
         "otel-collector.yaml",
         "grafana/provisioning/datasources/megaobs.yml",
         "grafana/provisioning/dashboards/megaobs.yml",

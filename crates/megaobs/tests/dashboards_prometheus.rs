@@ -62,7 +62,13 @@ fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
         ..RulesOptions::default()
     });
     std::fs::write(&rules_path, rule_file.to_yaml()).unwrap();
-    let cfg = prometheus_yml(JOB, &example.addr, "1s", &rules_path.display().to_string());
+    let cfg = prometheus_yml(
+        JOB,
+        &example.addr,
+        "1s",
+        &rules_path.display().to_string(),
+        None,
+    );
     let prom = Prometheus::start_with_config(&cfg);
     let start = now();
 

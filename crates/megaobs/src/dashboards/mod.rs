@@ -5,8 +5,8 @@
 //!   `system_dashboard.json`) in Grafana's dashboard JSON ([`model`]), ready for
 //!   *Dashboards → New → Import* or file provisioning;
 //! - [`rules::rules`] builds the Prometheus recording and alerting rules;
-//! - [`stack::write_stack`] writes a docker-compose stack (Prometheus, Grafana,
-//!   Jaeger, optional OTel Collector) with everything above provisioned.
+//! - [`stack::write_stack`] writes a docker-compose stack (Prometheus, Alertmanager,
+//!   Grafana, Jaeger, Loki, optional OTel Collector) with everything above provisioned.
 //!
 //! The `megaobs` command does the same from the shell: `megaobs dashboards --out DIR`,
 //! `megaobs rules --out FILE`, `megaobs stack --out DIR`.

@@ -55,9 +55,14 @@ pub fn require_bin(name: &str) -> PathBuf {
             return p;
         }
     }
+    let package = match name {
+        "amtool" => "prometheus-alertmanager",
+        "rsyslogd" => "rsyslog",
+        _ => "prometheus",
+    };
     panic!(
         "`{name}` is not installed: this test runs against the real binary. \
-         Install it with `apt-get install -y prometheus` (scripts/test.sh does this)."
+         Install it with `apt-get install -y {package}` (scripts/test.sh does this)."
     );
 }
 
