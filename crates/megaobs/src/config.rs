@@ -365,6 +365,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg(not(feature = "tls"))]
     fn https_endpoints_of_the_chosen_exporter_are_refused_when_read() {
         // This build has no TLS client: refused at once, naming the variable,
         // rather than by init_tracing later.
@@ -387,7 +388,10 @@ mod tests {
             ),
         ] {
             let msg = err_of(&[("TRACING_EXPORTER", exporter), (var, url)]);
-            assert!(msg.contains(var) && msg.contains("without TLS"), "{msg}");
+            assert!(
+                msg.contains(var) && msg.contains("without its `tls`"),
+                "{msg}"
+            );
         }
         // Another exporter's endpoint is not used, so not refused; the scheme's
         // letter case does not matter.
@@ -399,6 +403,88 @@ mod tests {
         .unwrap();
         assert_eq!(c.tracing.zipkin_endpoint, "HTTP://zipkin:9411/api/v2/spans");
         c.tracing.validate().unwrap();
+    }
+
+    #[test]
+    #[cfg(feature = "tls")]
+    fn https_endpoints_are_accepted_and_tls_files_checked_when_read() {
+        let c = cfg(&[
+            ("TRACING_EXPORTER", "otlp"),
+            ("OTLP_ENDPOINT", "https://collector:4317"),
+        ])
+        .unwrap();
+        c.tracing.validate().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let not_pem = dir.path().join("ca.txt");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let missing = dir.path().join("missing.pem");
+        let (not_pem, missing) = (not_pem.to_str().unwrap(), missing.to_str().unwrap());
+        for (vars, var, needle) in [
+            (
+                vec![("OTEL_EXPORTER_OTLP_CERTIFICATE", missing)],
+                "OTEL_EXPORTER_OTLP_CERTIFICATE",
+                "missing.pem",
+            ),
+            (
+                vec![("OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE", not_pem)],
+                "OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE",
+                "no PEM certificate",
+            ),
+            (
+                vec![("OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE", not_pem)],
+                "OTEL_EXPORTER_OTLP_CLIENT_KEY",
+                "needs its private key",
+            ),
+        ] {
+            let mut all = vec![("TRACING_EXPORTER", "otlp")];
+            all.extend(vars);
+            let msg = err_of(&all);
+            assert!(msg.contains(var) && msg.contains(needle), "{msg}");
+        }
+        // A console tracer ignores export settings; logs read their own.
+        let msg = err_of(&[
+            ("LOG_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE", missing),
+        ]);
+        assert!(msg.contains("OTEL_EXPORTER_OTLP_LOGS_CERTIFICATE"), "{msg}");
+        let msg = err_of(&[("LOG_EXPORTER", "loki")]);
+        assert!(
+            msg.contains("LOG_EXPORTER") && msg.contains("otlp or none"),
+            "{msg}"
+        );
+        let msg = err_of(&[
+            ("OTEL_LOGS_EXPORTER", "otlp"),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "udp"),
+        ]);
+        assert!(msg.contains("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL"), "{msg}");
+    }
+
+    #[test]
+    fn log_export_reads_its_own_endpoint_then_the_general_one() {
+        let c = cfg(&[
+            ("LOG_EXPORTER", "otlp"),
+            ("OTLP_ENDPOINT", "collector:4317"),
+            (
+                "OTEL_EXPORTER_OTLP_LOGS_ENDPOINT",
+                "http://loki:3100/otlp/v1/logs",
+            ),
+            ("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL", "http/protobuf"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "x-scope-orgid=tenant1"),
+            ("OTEL_EXPORTER_OTLP_LOGS_TIMEOUT", "1500"),
+        ])
+        .unwrap();
+        let otlp = c.logging.otlp.unwrap();
+        assert_eq!(otlp.endpoint, "http://loki:3100/otlp/v1/logs");
+        assert_eq!(otlp.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(otlp.options.headers.get("x-scope-orgid"), Some("tenant1"));
+        assert_eq!(otlp.timeout, std::time::Duration::from_millis(1500));
+        let c = cfg(&[("LOG_EXPORTER", "otlp"), ("OTLP_PROTOCOL", "http/protobuf")]).unwrap();
+        assert_eq!(c.logging.otlp.unwrap().endpoint, "localhost:4318");
+        assert!(cfg(&[("LOG_EXPORTER", "none")])
+            .unwrap()
+            .logging
+            .otlp
+            .is_none());
     }
 
     #[test]

@@ -115,7 +115,7 @@ fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
             }
         }
     }
-    let http = reqwest::blocking::Client::new();
+    let http = common::http_client();
     let rules_state: serde_json::Value = http
         .get(format!("http://{}/api/v1/rules", prom.addr))
         .send()

@@ -65,7 +65,7 @@ fn post_load(
         .map(|t| {
             let (base, stop, ok) = (base.clone(), Arc::clone(&stop), Arc::clone(&ok));
             std::thread::spawn(move || {
-                let http = reqwest::blocking::Client::builder()
+                let http = common::http_client_builder()
                     .timeout(Duration::from_secs(10))
                     .build()
                     .unwrap();
@@ -168,7 +168,7 @@ fn half_open_connections_are_closed_and_health_still_answers() {
             c
         })
         .collect();
-    let http = reqwest::blocking::Client::builder()
+    let http = common::http_client_builder()
         .timeout(Duration::from_secs(5))
         .build()
         .unwrap();
@@ -242,7 +242,7 @@ fn memory_stays_bounded_under_a_flood_of_distinct_requests() {
         grown_mib < 24,
         "RSS grew {grown_mib} MiB over {served} requests ({before} -> {after} KiB)"
     );
-    let http = reqwest::blocking::Client::new();
+    let http = common::http_client();
     let first = http.get(ex.url("/api/research/1")).send().unwrap();
     assert_eq!(first.status(), 404, "the oldest results are forgotten");
 }
@@ -276,7 +276,7 @@ fn the_api_keeps_serving_during_a_scrape_flood() {
     for _ in 0..300 {
         let (url, flooding, scrapes) = (url.clone(), Arc::clone(&flooding), Arc::clone(&scrapes));
         rt.spawn(async move {
-            let http = reqwest::Client::new();
+            let http = common::async_http_client();
             let deadline = Instant::now() + Duration::from_secs(30);
             while flooding.load(Ordering::Relaxed) && Instant::now() < deadline {
                 if let Ok(r) = http.get(&url).send().await {

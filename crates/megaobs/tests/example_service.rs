@@ -25,7 +25,7 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
             ("API_RATE_LIMIT", "60".into()),
         ],
     );
-    let http = reqwest::blocking::Client::new();
+    let http = common::http_client();
     let url = |p: &str| example.url(p);
 
     // Bad input: clear 4xx JSON errors, no panic.

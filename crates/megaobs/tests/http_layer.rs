@@ -70,7 +70,7 @@ fn metrics_spans_rate_limits_and_routes_over_real_http() {
         .layer(ObserveLayer::new(collector.clone()).trace_headers(TraceHeaders::Both));
     let app = observability_routes(collector.clone(), readiness.clone()).merge(api);
     let (addr, _rt) = serve(app);
-    let http = reqwest::blocking::Client::new();
+    let http = common::http_client();
     let url = |p: &str| format!("http://{addr}{p}");
     let get_as = |p: &str, key: &str| http.get(url(p)).header("x-api-key", key).send().unwrap();
 

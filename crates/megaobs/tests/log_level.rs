@@ -134,7 +134,7 @@ fn log_level_route_reads_and_changes_the_level_behind_a_token() {
     let server = std::thread::spawn(move || rt.block_on(std::future::pending::<()>()));
     drop(server);
 
-    let client = reqwest::blocking::Client::new();
+    let client = common::http_client();
     let no_token = client.get(&url).send().unwrap();
     assert_eq!(no_token.status(), 401);
     let wrong = client

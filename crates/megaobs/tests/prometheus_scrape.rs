@@ -161,7 +161,7 @@ fn scrape_endpoint_negotiates_and_can_require_a_token() {
         .start()
         .unwrap();
     let url = format!("http://{}/metrics", s.local_addr());
-    let http = reqwest::blocking::Client::new();
+    let http = common::http_client();
     assert_eq!(http.get(&url).send().unwrap().status(), 401);
     let r = http.get(&url).bearer_auth("wrong").send().unwrap();
     assert_eq!(r.status(), 401);

@@ -3,6 +3,7 @@
 //! records: endpoint, deadline, headers, compression, TLS.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use opentelemetry_otlp::{WithExportConfig, WithHttpConfig, WithTonicConfig};
@@ -12,6 +13,55 @@ use crate::error::{Error, Result};
 
 /// The dedicated runtime a gRPC exporter runs on (`None` for HTTP).
 pub(crate) type Runtime = Option<tokio::runtime::Runtime>;
+
+/// The full cause of the last failed HTTP request (an unknown CA, a refused
+/// handshake), which `opentelemetry-otlp` reduces to "network error"; read by
+/// the failure report.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LastCause(Arc<Mutex<Option<String>>>);
+
+impl LastCause {
+    /// `error`, completed with the last recorded cause if it has one.
+    pub(crate) fn explain(&self, error: &str) -> String {
+        match self.0.lock().ok().and_then(|mut c| c.take()) {
+            Some(cause) => format!("{error}: {cause}"),
+            None => error.to_string(),
+        }
+    }
+}
+
+/// reqwest's blocking client, recording each failure's source chain.
+#[derive(Debug)]
+struct CauseRecordingClient {
+    inner: reqwest::blocking::Client,
+    cause: LastCause,
+}
+
+#[async_trait::async_trait]
+impl opentelemetry_http::HttpClient for CauseRecordingClient {
+    async fn send_bytes(
+        &self,
+        request: opentelemetry_http::Request<opentelemetry_http::Bytes>,
+    ) -> Result<
+        opentelemetry_http::Response<opentelemetry_http::Bytes>,
+        opentelemetry_http::HttpError,
+    > {
+        let result = self.inner.send_bytes(request).await;
+        if let Err(e) = &result {
+            let mut chain = e.to_string();
+            let mut source = e.source();
+            while let Some(s) = source {
+                chain.push_str(": ");
+                chain.push_str(&s.to_string());
+                source = s.source();
+            }
+            if let Ok(mut slot) = self.cause.0.lock() {
+                *slot = Some(chain);
+            }
+        }
+        result
+    }
+}
 
 /// `host:port` (the original design's form) means plain `http://`.
 pub(crate) fn with_scheme(endpoint: &str) -> String {
@@ -121,8 +171,15 @@ impl Destination<'_> {
         Ok(builder)
     }
 
-    fn http<B: WithHttpConfig + WithExportConfig>(&self, builder: B) -> Result<B> {
-        let client = super::http_client::http_client(self.timeout, self.options, self.field)?;
+    fn http<B: WithHttpConfig + WithExportConfig>(
+        &self,
+        builder: B,
+        cause: &LastCause,
+    ) -> Result<B> {
+        let client = CauseRecordingClient {
+            inner: super::http_client::http_client(self.timeout, self.options, self.field)?,
+            cause: cause.clone(),
+        };
         let mut builder = builder
             .with_http_client(client)
             .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
@@ -146,8 +203,11 @@ impl Destination<'_> {
 
     /// An OTLP span exporter, and the runtime it needs.
     #[cfg(feature = "tracing")]
-    pub(crate) fn span_exporter(&self) -> Result<(opentelemetry_otlp::SpanExporter, Runtime)> {
+    pub(crate) fn span_exporter(
+        &self,
+    ) -> Result<(opentelemetry_otlp::SpanExporter, Runtime, LastCause)> {
         self.check_scheme()?;
+        let cause = LastCause::default();
         match self.protocol {
             OtlpProtocol::Grpc => {
                 let rt = self.runtime()?;
@@ -157,21 +217,28 @@ impl Destination<'_> {
                         .build()
                         .map_err(|e| self.invalid(&e))?
                 };
-                Ok((exporter, Some(rt)))
+                Ok((exporter, Some(rt), cause))
             }
             OtlpProtocol::HttpProtobuf => Ok((
-                self.http(opentelemetry_otlp::SpanExporter::builder().with_http())?
-                    .build()
-                    .map_err(|e| self.invalid(&e))?,
+                self.http(
+                    opentelemetry_otlp::SpanExporter::builder().with_http(),
+                    &cause,
+                )?
+                .build()
+                .map_err(|e| self.invalid(&e))?,
                 None,
+                cause,
             )),
         }
     }
 
     /// An OTLP log record exporter, and the runtime it needs.
     #[cfg(feature = "logging")]
-    pub(crate) fn log_exporter(&self) -> Result<(opentelemetry_otlp::LogExporter, Runtime)> {
+    pub(crate) fn log_exporter(
+        &self,
+    ) -> Result<(opentelemetry_otlp::LogExporter, Runtime, LastCause)> {
         self.check_scheme()?;
+        let cause = LastCause::default();
         match self.protocol {
             OtlpProtocol::Grpc => {
                 let rt = self.runtime()?;
@@ -181,13 +248,17 @@ impl Destination<'_> {
                         .build()
                         .map_err(|e| self.invalid(&e))?
                 };
-                Ok((exporter, Some(rt)))
+                Ok((exporter, Some(rt), cause))
             }
             OtlpProtocol::HttpProtobuf => Ok((
-                self.http(opentelemetry_otlp::LogExporter::builder().with_http())?
-                    .build()
-                    .map_err(|e| self.invalid(&e))?,
+                self.http(
+                    opentelemetry_otlp::LogExporter::builder().with_http(),
+                    &cause,
+                )?
+                .build()
+                .map_err(|e| self.invalid(&e))?,
                 None,
+                cause,
             )),
         }
     }

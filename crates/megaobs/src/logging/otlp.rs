@@ -30,7 +30,7 @@ use serde_json::Value;
 
 use super::config::OtlpLogs;
 use crate::error::{Error, Result};
-use crate::export::otlp::{Destination, Runtime};
+use crate::export::otlp::{Destination, LastCause, Runtime};
 use crate::export::ExportHeaders;
 use crate::metrics::internal::SpanDrop;
 use crate::metrics::MetricsCollector;
@@ -84,7 +84,7 @@ impl OtlpLogSink {
             field: "OtlpLogs::endpoint",
         };
         let url = destination.url();
-        let (mut exporter, runtime) = destination.log_exporter()?;
+        let (mut exporter, runtime, cause) = destination.log_exporter()?;
         exporter.set_resource(
             &Resource::builder()
                 .with_service_name(service_name.to_string())
@@ -109,6 +109,7 @@ impl OtlpLogSink {
             deadline: Arc::clone(&deadline),
             destination: url,
             headers: config.options.headers.clone(),
+            cause,
             last_report: None,
             handle: runtime.as_ref().map(|rt| rt.handle().clone()),
         };
@@ -198,6 +199,7 @@ struct Worker<E> {
     deadline: Arc<OnceLock<Instant>>,
     destination: String,
     headers: ExportHeaders,
+    cause: LastCause,
     last_report: Option<Instant>,
     handle: Option<tokio::runtime::Handle>,
 }
@@ -313,7 +315,7 @@ impl<E: LogExporter> Worker<E> {
                         "megaobs: log export to {} failed: {}; {n} records lost. Further failures are counted in \
                          otel_log_records_dropped_total{{reason=\"export_failed\"}} (reported again in {}s at most).",
                         self.destination,
-                        crate::export::describe_failure(&e.to_string(), &self.headers),
+                        crate::export::describe_failure(&self.cause.explain(&e.to_string()), &self.headers),
                         REPORT_EVERY.as_secs()
                     );
                 }

@@ -57,6 +57,9 @@ pub(crate) struct BatchSettings {
     pub destination: String,
     /// The export headers, whose values a failure report masks.
     pub headers: crate::export::ExportHeaders,
+    /// The full cause of an HTTP export failure, when the exporter records it.
+    #[cfg(feature = "otlp")]
+    pub cause: Option<crate::export::otlp::LastCause>,
 }
 
 /// A span processor that batches sampled spans on its own thread.
@@ -111,6 +114,8 @@ impl BatchProcessor {
             last_report: None,
             destination: settings.destination,
             headers: settings.headers,
+            #[cfg(feature = "otlp")]
+            cause: settings.cause,
         };
         let join = std::thread::Builder::new()
             .name("megaobs-span-export".into())
@@ -308,6 +313,8 @@ struct Worker<E> {
     deadline: Arc<OnceLock<Instant>>,
     destination: String,
     headers: crate::export::ExportHeaders,
+    #[cfg(feature = "otlp")]
+    cause: Option<crate::export::otlp::LastCause>,
 }
 
 impl<E: SpanExporter> Worker<E> {
@@ -360,6 +367,15 @@ impl<E: SpanExporter> Worker<E> {
         }
     }
 
+    /// The error, with the transport's own cause when one was recorded.
+    fn explain(&self, e: &OTelSdkError) -> String {
+        #[cfg(feature = "otlp")]
+        if let Some(cause) = &self.cause {
+            return cause.explain(&e.to_string());
+        }
+        e.to_string()
+    }
+
     fn export(&mut self, batch: &mut Vec<SpanData>) -> OTelSdkResult {
         if batch.is_empty() {
             return Ok(());
@@ -391,7 +407,7 @@ impl<E: SpanExporter> Worker<E> {
                         "megaobs: span export to {} failed: {}; {n} spans lost. Further failures are counted in \
                          otel_export_errors_total and otel_spans_dropped_total (reported again in {}s at most).",
                         self.destination,
-                        crate::export::describe_failure(&e.to_string(), &self.headers),
+                        crate::export::describe_failure(&self.explain(e), &self.headers),
                         ERROR_REPORT_EVERY.as_secs()
                     );
                 }

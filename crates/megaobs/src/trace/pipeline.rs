@@ -151,6 +151,8 @@ pub(crate) fn settings(c: &TracingConfig) -> batch::BatchSettings {
             TracingExporter::None => "nowhere".into(),
         },
         headers: c.export.headers.clone(),
+        #[cfg(feature = "otlp")]
+        cause: None,
     }
 }
 
@@ -343,7 +345,7 @@ fn build_provider(
                 } else {
                     (c.otlp_endpoint.clone(), c.otlp_protocol)
                 };
-                let (exporter, rt) = crate::export::otlp::Destination {
+                let (exporter, rt, cause) = crate::export::otlp::Destination {
                     endpoint: &endpoint,
                     protocol,
                     signal_path: "v1/traces",
@@ -353,6 +355,10 @@ fn build_provider(
                 }
                 .span_exporter()?;
                 runtime = rt;
+                let settings = batch::BatchSettings {
+                    cause: Some(cause),
+                    ..settings
+                };
                 Some(batch::BatchProcessor::new(exporter, settings, collector).map_err(io)?)
             }
             #[allow(unreachable_patterns)]

@@ -37,10 +37,13 @@ pub struct Example {
 impl Example {
     /// Starts the example with `args` and `env`, waits for its banner.
     pub fn start(args: &[&str], env: &[(&str, String)]) -> Self {
+        Self::start_with_stderr(args, env, Stdio::inherit())
+    }
+
+    /// [`Example::start`], with its standard error going to `stderr`.
+    pub fn start_with_stderr(args: &[&str], env: &[(&str, String)], stderr: Stdio) -> Self {
         let mut cmd = Command::new(example_binary());
-        cmd.args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+        cmd.args(args).stdout(Stdio::piped()).stderr(stderr);
         for (k, v) in env {
             cmd.env(k, v);
         }

@@ -30,6 +30,26 @@ impl SharedBuf {
         self.text().lines().map(str::to_string).collect()
     }
 }
+/// A blocking HTTP client for tests. reqwest is built with rustls and no
+/// default crypto provider (megaobs' `tls` feature): ring is installed first,
+/// as `megaobs::init` does in an application.
+pub fn http_client() -> reqwest::blocking::Client {
+    http_client_builder().build().unwrap()
+}
+
+/// [`http_client`]'s builder.
+pub fn http_client_builder() -> reqwest::blocking::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+}
+
+/// An async HTTP client for tests (see [`http_client`]).
+pub fn async_http_client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
+pub mod pki;
 pub mod receivers;
 
 use std::io::Write;
@@ -221,7 +241,7 @@ impl Prometheus {
             child,
             addr,
             _dir: dir,
-            http: reqwest::blocking::Client::builder()
+            http: http_client_builder()
                 .timeout(Duration::from_secs(10))
                 .build()
                 .unwrap(),
