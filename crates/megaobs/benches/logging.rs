@@ -168,9 +168,93 @@ fn logging(c: &mut Criterion) {
     g.finish();
 }
 
+/// A loopback OTLP/HTTP logs endpoint (opentelemetry-proto's types, decoded
+/// with prost) on its own runtime, so the export thread does real work.
+fn otlp_logs_endpoint() -> std::net::SocketAddr {
+    use opentelemetry_proto::tonic::collector::logs::v1::{
+        ExportLogsServiceRequest, ExportLogsServiceResponse,
+    };
+    use prost::Message;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            tx.send(listener.local_addr().unwrap()).unwrap();
+            let app = axum::Router::new().route(
+                "/v1/logs",
+                axum::routing::post(|body: axum::body::Bytes| async move {
+                    let req = ExportLogsServiceRequest::decode(body.as_ref()).unwrap();
+                    black_box(req.resource_logs.len());
+                    ExportLogsServiceResponse {
+                        partial_success: None,
+                    }
+                    .encode_to_vec()
+                }),
+            );
+            axum::serve(listener, app).await.unwrap();
+        });
+    });
+    rx.recv().unwrap()
+}
+
+/// The same line in a span, written to a file by two log layers that differ
+/// only in OTLP log export, timed interleaved (the application thread's CPU
+/// time): what `LOG_EXPORTER=otlp` costs the caller, for JSON lines (the
+/// default) and text lines (which get a JSON twin for export).
+fn otlp_export(c: &mut Criterion) {
+    use megaobs::config::{LogFormat, OtlpLogs};
+    use megaobs::export::OtlpProtocol;
+    let dir = tempfile::tempdir().unwrap();
+    let endpoint = otlp_logs_endpoint();
+    for format in [LogFormat::Json, LogFormat::Text] {
+        let layer = |name: &str, otlp: bool| {
+            let config = LoggingConfig::default()
+                .console(false)
+                .dir(dir.path())
+                .service_name(name)
+                .format(format)
+                .max_bytes(256 * 1024 * 1024)
+                .backups(1)
+                .otlp(otlp.then(|| {
+                    OtlpLogs::new(
+                        format!("127.0.0.1:{}", endpoint.port()),
+                        OtlpProtocol::HttpProtobuf,
+                    )
+                }));
+            let (layer, guard) = LogLayer::builder(config).build().unwrap();
+            (
+                tracing::Dispatch::new(tracing_subscriber::registry().with(layer)),
+                guard,
+            )
+        };
+        let suffix = if format == LogFormat::Json {
+            "json"
+        } else {
+            "text"
+        };
+        let (file_only, _g1) = layer(&format!("bench-file-{suffix}"), false);
+        let (with_otlp, _g2) = layer(&format!("bench-otlp-{suffix}"), true);
+        let line_in = |d: &tracing::Dispatch| tracing::dispatcher::with_default(d, in_span(event));
+        let off = || line_in(&file_only);
+        let on = || line_in(&with_otlp);
+        let kinds: [&dyn Fn(); 2] = [&off, &on];
+        let group = format!("otlp_log_export_{suffix}_line_in_span");
+        let mut g = c.benchmark_group(&group);
+        for (i, name) in ["file_only", "file_and_otlp"].into_iter().enumerate() {
+            g.bench_function(name, |b| common::interleaved(b, kinds, i));
+            common::record_pair(&group, name);
+        }
+        g.finish();
+    }
+}
+
 criterion_group! {
     name = benches;
     config = common::config();
-    targets = logging
+    targets = logging, otlp_export
 }
 criterion_main!(benches);

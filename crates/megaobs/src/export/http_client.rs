@@ -16,17 +16,17 @@ pub(crate) fn http_client(
     // With rustls built in, reqwest needs a TLS configuration even for
     // http:// endpoints: it gets ours.
     #[cfg(feature = "tls")]
-    let builder =
-        {
-            let config = options.load_tls(field)?.rustls_config().map_err(|reason| {
-                Error::InvalidConfig {
-                    field,
-                    value: String::new(),
-                    reason,
-                }
+    let builder = {
+        let config = options
+            .load_tls("ExportOptions::tls")?
+            .rustls_config()
+            .map_err(|reason| Error::InvalidConfig {
+                field,
+                value: String::new(),
+                reason,
             })?;
-            builder.tls_backend_preconfigured(config)
-        };
+        builder.tls_backend_preconfigured(config)
+    };
     builder.build().map_err(|e| Error::InvalidConfig {
         field,
         value: String::new(),

@@ -165,7 +165,7 @@ impl Destination<'_> {
         }
         #[cfg(feature = "tls")]
         if crate::core::env::has_scheme(self.endpoint, "https://") {
-            let tls = self.options.load_tls(self.field)?;
+            let tls = self.options.load_tls("ExportOptions::tls")?;
             builder = builder.with_tls_config(tls.tonic_config());
         }
         Ok(builder)
