@@ -367,7 +367,7 @@ mod tests {
     #[test]
     #[cfg(not(feature = "tls"))]
     fn https_endpoints_of_the_chosen_exporter_are_refused_when_read() {
-        // This build has no TLS client: refused at once, naming the variable,
+        // A build without TLS: refused at once, naming the variable,
         // rather than by init_tracing later.
         for (exporter, var, url) in [
             (

@@ -23,11 +23,12 @@ fn a_bad_tracing_config_leaves_logging_installable() {
     let mut bad = ObservabilityConfig::default();
     bad.tracing = TracingConfig::default()
         .exporter(TracingExporter::Otlp)
-        .otlp("https://collector:4317", OtlpProtocol::Grpc);
+        .otlp("https://collector:4317", OtlpProtocol::Grpc)
+        .export(megaobs::export::ExportOptions::default().ca_certificate("/nonexistent/ca.pem"));
     bad.logging = logging.clone();
     let err = megaobs::init(bad).unwrap_err().to_string();
     assert!(
-        err.contains("otlp_endpoint") && err.contains("without TLS"),
+        err.contains("ExportOptions::tls") && err.contains("/nonexistent/ca.pem"),
         "{err}"
     );
 

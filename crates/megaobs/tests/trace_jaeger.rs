@@ -25,22 +25,26 @@ fn jaeger_sends_otlp_to_host_and_port_and_refuses_agent_ports() {
             "{err}"
         );
     }
-    // No TLS in this build: https:// endpoints (and a scheme in the Jaeger host)
-    // are refused up front, not at every export.
+    // Refused up front, not at every export: a scheme in the Jaeger host, and
+    // TLS files that cannot be read (https:// endpoints themselves are fine).
+    let missing_ca =
+        || megaobs::export::ExportOptions::default().ca_certificate("/nonexistent/ca.pem");
     for (config, field, reason) in [
         (
             TracingConfig::default()
                 .exporter(TracingExporter::Otlp)
-                .otlp("https://collector:4317", OtlpProtocol::Grpc),
-            "otlp_endpoint",
-            "without TLS",
+                .otlp("https://collector:4317", OtlpProtocol::Grpc)
+                .export(missing_ca()),
+            "ExportOptions::tls",
+            "/nonexistent/ca.pem",
         ),
         (
             TracingConfig::default()
                 .exporter(TracingExporter::Otlp)
-                .otlp("HTTPS://collector:4318", OtlpProtocol::HttpProtobuf),
-            "otlp_endpoint",
-            "without TLS",
+                .otlp("HTTPS://collector:4318", OtlpProtocol::HttpProtobuf)
+                .export(missing_ca()),
+            "ExportOptions::tls",
+            "/nonexistent/ca.pem",
         ),
         (
             TracingConfig::default()
@@ -52,9 +56,10 @@ fn jaeger_sends_otlp_to_host_and_port_and_refuses_agent_ports() {
         (
             TracingConfig::default()
                 .exporter(TracingExporter::Zipkin)
-                .zipkin_endpoint("https://zipkin:9411/api/v2/spans"),
-            "zipkin_endpoint",
-            "without TLS",
+                .zipkin_endpoint("https://zipkin:9411/api/v2/spans")
+                .export(missing_ca()),
+            "ExportOptions::tls",
+            "/nonexistent/ca.pem",
         ),
     ] {
         let err = megaobs::init_tracing(config)
