@@ -240,6 +240,36 @@ fn refused_tls_delivers_nothing_and_counts_every_record() {
 }
 
 #[test]
+fn a_refused_credential_delivers_nothing_and_counts_every_record() {
+    let rx = Receivers::new();
+    rx.require_authorization("Bearer right-token");
+    let addr = rx.http();
+    let endpoint = format!("127.0.0.1:{}", addr.port());
+    // The right token is delivered; a wrong one is answered 401 and counted.
+    for (token, delivered) in [("Bearer right-token", 3), ("Bearer wrong-token", 0)] {
+        let options = ExportOptions::default().header("authorization", token);
+        let cfg = config(endpoint.clone(), OtlpProtocol::HttpProtobuf, options);
+        let collector = MetricsCollector::new();
+        let (layer, guard) = LogLayer::builder(cfg)
+            .metrics(collector.clone())
+            .build()
+            .unwrap();
+        let before = rx.logs().len();
+        log_lines(layer, 2);
+        assert!(guard.flush(Duration::from_secs(10)));
+        assert_eq!(rx.logs().len() - before, delivered, "{token}");
+        assert_eq!(guard.dropped_records(), 3 - delivered as u64, "{token}");
+        assert_eq!(
+            counter(
+                &collector,
+                "otel_log_records_dropped_total{reason=\"export_failed\"}"
+            ),
+            (3 - delivered) as f64
+        );
+    }
+}
+
+#[test]
 fn a_dead_endpoint_never_blocks_a_log_call_and_counts_every_record() {
     let port = common::free_port();
     for protocol in [OtlpProtocol::Grpc, OtlpProtocol::HttpProtobuf] {

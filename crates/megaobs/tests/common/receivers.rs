@@ -19,6 +19,7 @@ use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
 
+use axum::response::IntoResponse;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
     TraceService, TraceServiceServer,
 };
@@ -156,9 +157,22 @@ struct Sink {
     headers: Arc<Mutex<Vec<HashMap<String, String>>>>,
     /// TLS handshakes the servers refused.
     refused: Arc<AtomicUsize>,
+    /// When set, OTLP/HTTP requests without exactly this `authorization`
+    /// header are answered `401 Unauthorized`, as a managed backend does.
+    required_authorization: Arc<Mutex<Option<String>>>,
 }
 
 impl Sink {
+    /// Whether the request may pass the authorization check.
+    fn authorized(&self, headers: &axum::http::HeaderMap) -> bool {
+        match &*self.required_authorization.lock().unwrap() {
+            None => true,
+            Some(want) => headers
+                .get("authorization")
+                .is_some_and(|v| v.as_bytes() == want.as_bytes()),
+        }
+    }
+
     fn record_headers(&self, headers: &axum::http::HeaderMap) {
         let map = headers
             .iter()
@@ -423,6 +437,9 @@ impl Receivers {
                         async move {
                             assert_eq!(headers["content-type"], "application/x-protobuf");
                             sink.record_headers(&headers);
+                            if !sink.authorized(&headers) {
+                                return axum::http::StatusCode::UNAUTHORIZED.into_response();
+                            }
                             let req = ExportTraceServiceRequest::decode(
                                 decoded(&headers, &body).as_slice(),
                             )
@@ -436,6 +453,7 @@ impl Receivers {
                                 }
                                 .encode_to_vec(),
                             )
+                                .into_response()
                         }
                     },
                 ),
@@ -448,6 +466,9 @@ impl Receivers {
                         async move {
                             assert_eq!(headers["content-type"], "application/x-protobuf");
                             sink.record_headers(&headers);
+                            if !sink.authorized(&headers) {
+                                return axum::http::StatusCode::UNAUTHORIZED.into_response();
+                            }
                             let req = ExportLogsServiceRequest::decode(
                                 decoded(&headers, &body).as_slice(),
                             )
@@ -461,6 +482,7 @@ impl Receivers {
                                 }
                                 .encode_to_vec(),
                             )
+                                .into_response()
                         }
                     },
                 ),
@@ -526,6 +548,11 @@ impl Receivers {
     /// Every request's headers so far.
     pub fn headers(&self) -> Vec<HashMap<String, String>> {
         self.sink.headers.lock().unwrap().clone()
+    }
+
+    /// From now on, OTLP/HTTP requests need `authorization: {value}`; others get 401.
+    pub fn require_authorization(&self, value: &str) {
+        *self.sink.required_authorization.lock().unwrap() = Some(value.to_string());
     }
 
     /// TLS handshakes the HTTPS servers refused.
