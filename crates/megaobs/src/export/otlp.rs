@@ -84,6 +84,36 @@ pub(crate) fn http_signal_url(endpoint: &str, signal_path: &str) -> String {
     }
 }
 
+/// Builds an OTLP exporter of type `$exporter` for `$dest`: the span and log
+/// exporter builders of opentelemetry-otlp share no trait for `build()`, so
+/// one macro serves both instead of two copies.
+macro_rules! build_exporter {
+    ($dest:expr, $exporter:ty) => {{
+        let dest = $dest;
+        dest.check_scheme()?;
+        let cause = LastCause::default();
+        match dest.protocol {
+            OtlpProtocol::Grpc => {
+                let rt = dest.runtime()?;
+                let exporter = {
+                    let _enter = rt.enter();
+                    dest.tonic(<$exporter>::builder().with_tonic())?
+                        .build()
+                        .map_err(|e| dest.invalid(&e))?
+                };
+                Ok((exporter, Some(rt), cause))
+            }
+            OtlpProtocol::HttpProtobuf => {
+                let exporter = dest
+                    .http(<$exporter>::builder().with_http(), &cause)?
+                    .build()
+                    .map_err(|e| dest.invalid(&e))?;
+                Ok((exporter, None, cause))
+            }
+        }
+    }};
+}
+
 /// Where and how one exporter sends.
 pub(crate) struct Destination<'a> {
     /// The endpoint as configured (scheme-less means `http://`).
@@ -201,66 +231,20 @@ impl Destination<'_> {
         Ok(builder)
     }
 
-    /// An OTLP span exporter, and the runtime it needs.
+    /// An OTLP span exporter, the runtime it needs, and its failure cause slot.
     #[cfg(feature = "tracing")]
     pub(crate) fn span_exporter(
         &self,
     ) -> Result<(opentelemetry_otlp::SpanExporter, Runtime, LastCause)> {
-        self.check_scheme()?;
-        let cause = LastCause::default();
-        match self.protocol {
-            OtlpProtocol::Grpc => {
-                let rt = self.runtime()?;
-                let exporter = {
-                    let _enter = rt.enter();
-                    self.tonic(opentelemetry_otlp::SpanExporter::builder().with_tonic())?
-                        .build()
-                        .map_err(|e| self.invalid(&e))?
-                };
-                Ok((exporter, Some(rt), cause))
-            }
-            OtlpProtocol::HttpProtobuf => Ok((
-                self.http(
-                    opentelemetry_otlp::SpanExporter::builder().with_http(),
-                    &cause,
-                )?
-                .build()
-                .map_err(|e| self.invalid(&e))?,
-                None,
-                cause,
-            )),
-        }
+        build_exporter!(self, opentelemetry_otlp::SpanExporter)
     }
 
-    /// An OTLP log record exporter, and the runtime it needs.
+    /// An OTLP log record exporter, the runtime it needs, and its failure cause slot.
     #[cfg(feature = "logging")]
     pub(crate) fn log_exporter(
         &self,
     ) -> Result<(opentelemetry_otlp::LogExporter, Runtime, LastCause)> {
-        self.check_scheme()?;
-        let cause = LastCause::default();
-        match self.protocol {
-            OtlpProtocol::Grpc => {
-                let rt = self.runtime()?;
-                let exporter = {
-                    let _enter = rt.enter();
-                    self.tonic(opentelemetry_otlp::LogExporter::builder().with_tonic())?
-                        .build()
-                        .map_err(|e| self.invalid(&e))?
-                };
-                Ok((exporter, Some(rt), cause))
-            }
-            OtlpProtocol::HttpProtobuf => Ok((
-                self.http(
-                    opentelemetry_otlp::LogExporter::builder().with_http(),
-                    &cause,
-                )?
-                .build()
-                .map_err(|e| self.invalid(&e))?,
-                None,
-                cause,
-            )),
-        }
+        build_exporter!(self, opentelemetry_otlp::LogExporter)
     }
 }
 
