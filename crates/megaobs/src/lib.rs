@@ -41,12 +41,16 @@
 //! config; `http` and `dashboards` above them; installation (`init`) on top.
 #![warn(missing_docs)]
 
+#[cfg(feature = "client")]
+pub mod client;
 pub mod config;
 mod core;
 #[cfg(feature = "dashboards")]
 pub mod dashboards;
 mod error;
 pub mod export;
+#[cfg(feature = "grpc")]
+pub mod grpc;
 #[cfg(feature = "axum")]
 pub mod http;
 #[cfg(all(feature = "tracing", feature = "logging"))]

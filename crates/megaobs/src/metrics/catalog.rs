@@ -118,6 +118,8 @@ metrics! {
         "Clients the rate limiter forgot before their bucket refilled, to stay within its client cap (they start again with a full burst), by limit policy.";
     OPEN_CONNECTIONS: Gauge "mega_agent_open_connections" [] "system"
         "Client connections currently open to the service.";
+    HTTP_CLIENT_DURATION: Histogram "http_client_request_duration_seconds" ["method", "server_address", "status"] "api"
+        "Outgoing HTTP requests (this service calling others) by method, server host and status code (error: no response, e.g. refused or timed out); the duration runs to the response headers.";
     DB_CONNECTIONS: Gauge "database_connections" ["state"] "database"
         "Database pool connections by state (active, idle).";
     DB_QUERY_DURATION: Histogram "database_query_duration_seconds" ["operation"] "database"

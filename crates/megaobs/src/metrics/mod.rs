@@ -41,6 +41,7 @@ mod database;
 mod encode;
 mod exemplar;
 mod histogram;
+mod http_client;
 pub(crate) mod internal;
 mod label_map;
 mod labels;
@@ -122,6 +123,7 @@ struct Inner {
     routing: routing::RoutingMetrics,
     cache: cache::CacheMetrics,
     api: api::ApiMetrics,
+    http_client: http_client::HttpClientMetrics,
     database: database::DatabaseMetrics,
     vector_store: vector_store::VectorStoreMetrics,
     llm: llm::LlmMetrics,
@@ -219,6 +221,7 @@ impl MetricsCollectorBuilder {
             routing: routing::RoutingMetrics::new(&mut g),
             cache: cache::CacheMetrics::new(),
             api: api::ApiMetrics::new(&mut g),
+            http_client: http_client::HttpClientMetrics::new(&mut g),
             database: database::DatabaseMetrics::new(&mut g),
             vector_store: vector_store::VectorStoreMetrics::new(&mut g),
             llm: llm::LlmMetrics::new(&mut g),
@@ -290,6 +293,7 @@ impl MetricsCollector {
         i.routing.encode(&mut enc);
         i.cache.encode(&mut enc);
         i.api.encode(&mut enc);
+        i.http_client.encode(&mut enc);
         i.database.encode(&mut enc);
         i.vector_store.encode(&mut enc);
         i.llm.encode(&mut enc);

@@ -182,6 +182,17 @@ impl TracingContextBuilder {
         let (cx, span_id, name) = self.open()?;
         Some(cx.with_value(SpanName { span_id, name }))
     }
+
+    /// [`Self::start_detached`], with `more` adding attributes only if the span
+    /// is sampled (client spans build theirs from the URL, which costs).
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn start_detached_with(
+        self,
+        more: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Option<Context> {
+        let (cx, span_id, name) = self.open_with(more)?;
+        Some(cx.with_value(SpanName { span_id, name }))
+    }
 }
 
 impl TracingContext {

@@ -49,12 +49,16 @@ mod zipkin;
 #[cfg(feature = "axum")]
 pub(crate) use active::ActiveSpan;
 pub use config::{OtlpProtocol, TracingConfig, TracingExporter};
+#[cfg(feature = "axum")]
+pub(crate) use context::end_span;
+#[cfg(feature = "client")]
+pub(crate) use context::record_error_on;
+#[cfg(any(feature = "axum", feature = "client"))]
+pub(crate) use context::records;
 pub use context::{
     add_span_event, current_context, current_span_id, current_trace_id, set_span_attribute,
     TracingContext, TracingContextBuilder,
 };
-#[cfg(feature = "axum")]
-pub(crate) use context::{end_span, records};
 pub use genai::LlmSpan;
 #[cfg(feature = "logging")]
 pub(crate) use layer::OtelBridge;

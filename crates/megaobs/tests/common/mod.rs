@@ -112,6 +112,8 @@ pub fn record_every_family(c: &MetricsCollector) {
     c.record_cache_error(CacheOperation::Set);
     c.record_http_request("GET", "/api/research/{id}", 200, d(12));
     c.record_http_request("POST", "/api/research", 429, d(1));
+    c.record_http_client_request("POST", "api.openai.com", Some(200), d(850));
+    c.record_http_client_request("GET", "vector-db", None, d(30));
     c.record_rate_limit_rejection("api_default");
     c.record_rate_limit_eviction("api_default");
     c.connection_opened();

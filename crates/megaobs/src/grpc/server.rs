@@ -1,0 +1,113 @@
+//! [`GrpcServerLayer`]: a SERVER span per gRPC call, continuing the caller's trace.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use opentelemetry::trace::{FutureExt as _, SpanKind, WithContext};
+use opentelemetry::KeyValue;
+use pin_project_lite::pin_project;
+use tower::{Layer, Service};
+
+use super::body::ObservedBody;
+use super::client::observe_response;
+use super::{rpc_method, Finish, Side};
+use crate::trace::{extract_context_any, TracingContext};
+
+/// Gives every call a tonic server answers a SERVER span (see [`super`]) that
+/// continues the trace named in the call's metadata; the handler runs inside it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrpcServerLayer {
+    _private: (),
+}
+
+impl GrpcServerLayer {
+    /// The layer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<S> Layer<S> for GrpcServerLayer {
+    type Service = GrpcServer<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcServer { inner }
+    }
+}
+
+/// The service made by [`GrpcServerLayer`].
+#[derive(Debug, Clone)]
+pub struct GrpcServer<S> {
+    inner: S,
+}
+
+impl<S, B, RB> Service<http::Request<B>> for GrpcServer<S>
+where
+    S: Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Error: std::fmt::Display,
+{
+    type Response = http::Response<ObservedBody<RB>>;
+    type Error = S::Error;
+    type Future = GrpcServerFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let cx = crate::trace::tracer().and_then(|_| {
+            let parent = extract_context_any(req.headers());
+            let name = rpc_method(req.uri().path()).unwrap_or("_OTHER").to_string();
+            let method = name.clone();
+            TracingContext::builder(name)
+                .kind(SpanKind::Server)
+                .parent(parent)
+                .start_detached_with(|attributes| {
+                    attributes.push(KeyValue::new("rpc.system.name", "grpc"));
+                    attributes.push(KeyValue::new("rpc.method", method));
+                })
+        });
+        let context = cx.clone().unwrap_or_else(opentelemetry::Context::current);
+        GrpcServerFuture {
+            inner: self.inner.call(req).with_context(context),
+            finish: cx.map(|cx| Finish {
+                cx,
+                side: Side::Server,
+            }),
+        }
+    }
+}
+
+pin_project! {
+    /// The response future of [`GrpcServer`].
+    #[derive(Debug)]
+    pub struct GrpcServerFuture<F> {
+        #[pin]
+        inner: WithContext<F>,
+        finish: Option<Finish>,
+    }
+}
+
+impl<F, RB, E> Future for GrpcServerFuture<F>
+where
+    F: Future<Output = Result<http::Response<RB>, E>>,
+    E: std::fmt::Display,
+{
+    type Output = Result<http::Response<ObservedBody<RB>>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let result = std::task::ready!(this.inner.poll(cx));
+        let finish = this.finish.take();
+        Poll::Ready(match result {
+            Ok(response) => Ok(observe_response(response, finish)),
+            Err(e) => {
+                if let Some(f) = finish {
+                    f.error("transport", &e.to_string());
+                }
+                Err(e)
+            }
+        })
+    }
+}
