@@ -16,15 +16,36 @@ use crate::trace::{inject_context, TracingContext};
 
 /// Gives every call through a tonic channel a CLIENT span (see [`super`]) and
 /// sends its trace context in the call's metadata.
-#[derive(Debug, Clone, Copy, Default)]
+///
+/// A tonic channel adds the server's address to a request only inside itself,
+/// so a layer around it sees the path alone: give the layer the channel's
+/// origin for `server.address` and `server.port`.
+#[derive(Debug, Clone, Default)]
 pub struct GrpcClientLayer {
-    _private: (),
+    server: Option<Server>,
+}
+
+/// `server.address` and `server.port` of a channel.
+#[derive(Debug, Clone)]
+struct Server {
+    address: std::sync::Arc<str>,
+    port: Option<u16>,
 }
 
 impl GrpcClientLayer {
-    /// The layer.
+    /// The layer (no server address: add it with [`Self::origin`]).
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The channel's origin (`http://10.0.0.5:50051`), named on every span.
+    pub fn origin(mut self, origin: &http::Uri) -> Self {
+        let target = Target::from_uri(origin);
+        self.server = Some(Server {
+            address: target.server_address().into(),
+            port: target.port,
+        });
+        self
     }
 }
 
@@ -32,7 +53,10 @@ impl<S> Layer<S> for GrpcClientLayer {
     type Service = GrpcClient<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        GrpcClient { inner }
+        GrpcClient {
+            inner,
+            server: self.server.clone(),
+        }
     }
 }
 
@@ -40,6 +64,7 @@ impl<S> Layer<S> for GrpcClientLayer {
 #[derive(Debug, Clone)]
 pub struct GrpcClient<S> {
     inner: S,
+    server: Option<Server>,
 }
 
 impl<S, B, RB> Service<http::Request<B>> for GrpcClient<S>
@@ -61,8 +86,11 @@ where
             let target = Target::from_uri(req.uri());
             let name = method.unwrap_or("_OTHER").to_string();
             let method = name.clone();
-            let address = target.server_address().to_string();
-            let port = target.port;
+            // The request's own authority if it has one, else the origin given.
+            let (address, port) = match (&self.server, target.host.is_empty()) {
+                (Some(s), true) => (s.address.to_string(), s.port),
+                _ => (target.server_address().to_string(), target.port),
+            };
             TracingContext::builder(name)
                 .kind(SpanKind::Client)
                 .start_detached_with(|attributes| {

@@ -16,8 +16,11 @@
 //!
 //! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
 //! // Client: wrap the channel.
-//! let channel = tonic::transport::Endpoint::from_static("http://127.0.0.1:50051").connect().await?;
-//! let channel = tower::ServiceBuilder::new().layer(GrpcClientLayer::new()).service(channel);
+//! let origin: http::Uri = "http://127.0.0.1:50051".parse()?;
+//! let channel = tonic::transport::Endpoint::from(origin.clone()).connect().await?;
+//! let channel = tower::ServiceBuilder::new()
+//!     .layer(GrpcClientLayer::new().origin(&origin))
+//!     .service(channel);
 //! // let client = MyServiceClient::new(channel);
 //!
 //! // Server: one layer for every service.
