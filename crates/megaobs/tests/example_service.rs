@@ -134,7 +134,10 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
     assert!(main_log.lines().count() > 50);
     assert!(main_log.contains("\"trace_id\""));
 
-    // Traces: one trace per request, rooted at the HTTP server span.
+    // Traces: one whole trace per request, rooted at the load generator's
+    // CLIENT span, the API's SERVER span beneath it.
+    const CLIENT: i32 = 3;
+    const SERVER: i32 = 2;
     let spans = rx.spans();
     let mut traces: HashMap<&str, Vec<&common::receivers::ReceivedSpan>> = HashMap::new();
     for s in &spans {
@@ -142,18 +145,27 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
     }
     let servers: Vec<_> = spans
         .iter()
-        .filter(|s| s.name == "POST /api/research")
+        .filter(|s| s.name == "POST /api/research" && s.kind == SERVER)
         .collect();
     assert!(servers.len() > 50, "{} server spans", servers.len());
     let distinct: std::collections::HashSet<_> = servers.iter().map(|s| &s.trace_id).collect();
     assert_eq!(distinct.len(), servers.len(), "one trace per request");
-    let mut full = 0;
+    let (mut whole, mut full) = (0, 0);
     for server in &servers {
         let trace = &traces[server.trace_id.as_str()];
-        assert!(
-            !trace.iter().any(|s| s.span_id == server.parent_span_id),
-            "the server span is the root here (its parent is the remote caller)"
-        );
+        let ids: std::collections::HashSet<&str> =
+            trace.iter().map(|s| s.span_id.as_str()).collect();
+        let roots: Vec<_> = trace
+            .iter()
+            .filter(|s| !ids.contains(s.parent_span_id.as_str()))
+            .collect();
+        if let [root] = roots.as_slice() {
+            if root.kind == CLIENT && root.parent_span_id.is_empty() {
+                assert_eq!(root.name, "POST /api/research");
+                assert_eq!(server.parent_span_id, root.span_id);
+                whole += 1;
+            }
+        }
         let Some(wf) = trace.iter().find(|s| s.name == "research_workflow") else {
             continue;
         };
@@ -164,9 +176,24 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
             .map(|s| s.name.as_str())
             .collect();
         assert!(nodes.contains(&"analyze_query"), "{nodes:?}");
+        // The LLM call: its CLIENT span (gen_ai.*), an HTTP CLIENT span per
+        // attempt beneath it, and the provider's SERVER span beneath that.
+        let over_http = |llm: &&&common::receivers::ReceivedSpan| {
+            trace.iter().any(|http| {
+                http.parent_span_id == llm.span_id
+                    && http.kind == CLIENT
+                    && http.name == "POST /v1/chat/completions"
+                    && trace.iter().any(|p| {
+                        p.parent_span_id == http.span_id
+                            && p.kind == SERVER
+                            && p.name == "POST /v1/chat/completions"
+                    })
+            })
+        };
         if let Some(llm) = trace
             .iter()
-            .find(|s| s.name.starts_with("chat ") && s.status_code != 2)
+            .filter(|s| s.name.starts_with("chat ") && s.kind == CLIENT && s.status_code != 2)
+            .find(over_http)
         {
             for k in [
                 "gen_ai.operation.name",
@@ -184,7 +211,32 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         }
     }
     assert!(
-        full > 5,
-        "only {full} traces had the whole workflow with an LLM span"
+        whole * 10 >= servers.len() * 9,
+        "only {whole} of {} research traces are whole from a CLIENT root",
+        servers.len()
     );
+    assert!(
+        full > 5,
+        "only {full} traces had the whole workflow with an LLM call over HTTP"
+    );
+    // The provider's 429s and 503s were retried by the client: resends are spans.
+    let resent = spans
+        .iter()
+        .filter(|s| s.name == "POST /v1/chat/completions" && s.kind == CLIENT)
+        .filter(|s| s.attributes.contains_key("http.request.resend_count"))
+        .count();
+    assert!(resent > 0, "no resent LLM request");
+    // Every provider SERVER span sits beneath an HTTP CLIENT span of the service.
+    let by_id: HashMap<&str, &common::receivers::ReceivedSpan> =
+        spans.iter().map(|s| (s.span_id.as_str(), s)).collect();
+    for p in spans
+        .iter()
+        .filter(|s| s.name == "POST /v1/chat/completions" && s.kind == SERVER)
+    {
+        let parent = by_id.get(p.parent_span_id.as_str());
+        assert!(
+            parent.is_some_and(|c| c.kind == CLIENT),
+            "a provider span without its client span"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use megaobs::MetricsCollector;
 use crate::cache::AnswerCache;
 use crate::database::Pool;
 use crate::documents::DOCUMENTS;
+use crate::llm::LlmClient;
 use crate::results::ResultStore;
 use crate::reviews::ReviewQueue;
 use crate::rng::Rng;
@@ -26,6 +27,8 @@ pub struct App {
     /// Recent results by id, for `GET /api/research/{id}` (bounded).
     pub results: ResultStore,
     pub reviews: ReviewQueue,
+    /// The LLM provider's client.
+    pub llm: LlmClient,
     /// The next result id.
     pub next_id: AtomicU64,
     /// Database queries so far (every 10th one fails on purpose).
@@ -34,8 +37,9 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the state, and sets the vector store and connection pool gauges.
-    pub fn new(collector: MetricsCollector) -> rusqlite::Result<Self> {
+    /// Builds the state (calling the LLM provider at `llm_base`), and sets the
+    /// vector store and connection pool gauges.
+    pub fn new(collector: MetricsCollector, llm_base: &str) -> rusqlite::Result<Self> {
         collector.set_vector_store_collection(
             "research_documents",
             DIMENSIONS as u32,
@@ -48,6 +52,7 @@ impl App {
             pool: Pool::new(POOL_SIZE)?,
             results: ResultStore::new(),
             reviews: ReviewQueue::new(),
+            llm: LlmClient::new(llm_base),
             next_id: AtomicU64::new(1),
             db_queries: AtomicU64::new(0),
             rng: Mutex::new(Rng(0x2545_F491_4F6C_DD1D)),

@@ -1,5 +1,7 @@
 //! The built-in load generator: a client calling the API over real HTTP at a
-//! steady rate, each request carrying a W3C `traceparent` of its own. The mix
+//! steady rate through `megaobs::client::HttpClientMiddleware`, so each call is
+//! a CLIENT span, the root of its own trace, whose `traceparent` the API's
+//! server span continues (sampled at `TRACING_SAMPLE_RATE` at that root). The mix
 //! has repeated questions (exact cache hits), paraphrases (semantic hits), new
 //! questions (misses), a burst from one API key past its rate limit, and now
 //! and then a malformed request. [`LoadStats`] feeds the status line.
@@ -9,9 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::HeaderMap;
-use megaobs::trace::inject_context;
-use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
+use megaobs::client::{HttpClientMiddleware, UrlTemplate};
 
 use crate::rng::Rng;
 
@@ -92,40 +92,12 @@ fn research_request(n: u64, rng: &mut Rng) -> (String, String) {
     )
 }
 
-/// A remote caller's trace context as headers (the caller's own span is not
-/// exported here). The caller samples at `sample_rate`; the service follows its parent.
-fn caller_trace_headers(rng: &mut Rng, sample_rate: f64) -> HeaderMap {
-    let trace_id = u128::from(rng.next())
-        .wrapping_shl(64)
-        .wrapping_add(u128::from(rng.next()));
-    let sc = SpanContext::new(
-        TraceId::from_bytes(trace_id.to_be_bytes()),
-        SpanId::from_bytes(rng.next().to_be_bytes()),
-        if rng.unit() < sample_rate {
-            TraceFlags::SAMPLED
-        } else {
-            TraceFlags::default()
-        },
-        true,
-        TraceState::default(),
-    );
-    let mut headers = HeaderMap::new();
-    inject_context(
-        &opentelemetry::Context::new().with_remote_span_context(sc),
-        &mut headers,
-    );
-    headers
-}
-
-/// The built-in client: real HTTP requests with a W3C `traceparent` of their own.
-pub async fn load_generator(
-    base: String,
-    rps: f64,
-    sample_rate: f64,
-    rate_limit: u32,
-    stats: Arc<LoadStats>,
-) {
-    let client = reqwest::Client::new();
+/// The built-in client: real HTTP requests, each the CLIENT root of its trace.
+pub async fn load_generator(base: String, rps: f64, rate_limit: u32, stats: Arc<LoadStats>) {
+    let client = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(HttpClientMiddleware::new())
+        .build();
+    let template = |t: &'static str| UrlTemplate::new(t);
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rps));
     let mut n = 0u64;
@@ -139,6 +111,7 @@ pub async fn load_generator(
                 tokio::spawn(async move {
                     let _ = client
                         .get(url)
+                        .with_extension(template("/api/reviews/pending"))
                         .header("x-api-key", "burst-client")
                         .send()
                         .await;
@@ -146,15 +119,12 @@ pub async fn load_generator(
             }
         }
         let (body, key) = research_request(n, &mut rng);
-        let headers = caller_trace_headers(&mut rng, sample_rate);
-        let mut req = client
+        let req = client
             .post(format!("{base}/api/research"))
+            .with_extension(template("/api/research"))
             .header("content-type", "application/json")
             .header("x-api-key", key)
             .body(body);
-        for (k, v) in &headers {
-            req = req.header(k.as_str(), v.as_bytes());
-        }
         let stats = Arc::clone(&stats);
         let (task_client, task_base) = (client.clone(), base.clone());
         tokio::spawn(async move {
@@ -166,7 +136,11 @@ pub async fn load_generator(
                 Ok(r) if r.status().is_success() => {
                     if let Ok(v) = r.json::<serde_json::Value>().await {
                         if let Some(id) = v["id"].as_u64() {
-                            let _ = client.get(format!("{base}/api/research/{id}")).send().await;
+                            let _ = client
+                                .get(format!("{base}/api/research/{id}"))
+                                .with_extension(template("/api/research/{id}"))
+                                .send()
+                                .await;
                         }
                     }
                 }
@@ -179,10 +153,12 @@ pub async fn load_generator(
         if n % 30 == 0 {
             let _ = client
                 .get(format!("{base}/api/reviews/pending"))
+                .with_extension(template("/api/reviews/pending"))
                 .send()
                 .await;
             let _ = client
                 .get(format!("{base}/api/research/999999"))
+                .with_extension(template("/api/research/{id}"))
                 .send()
                 .await;
         }

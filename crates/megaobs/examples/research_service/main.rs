@@ -42,7 +42,9 @@ mod cache;
 mod database;
 mod documents;
 mod handlers;
+mod llm;
 mod load;
+mod provider;
 mod research;
 mod results;
 mod reviews;
@@ -185,8 +187,11 @@ async fn serve(
     // service gracefully instead of killing it.
     let stop_signal = shutdown_signal();
     let collector = megaobs::metrics().clone();
+    let (llm_base, provider) = provider::start()
+        .await
+        .map_err(|e| format!("cannot start the simulated LLM provider on loopback: {e}"))?;
     let app = Arc::new(
-        App::new(collector.clone())
+        App::new(collector.clone(), &llm_base)
             .map_err(|e| format!("cannot set up the SQLite document database: {e}"))?,
     );
     let readiness = Readiness::new();
@@ -235,7 +240,6 @@ async fn serve(
         tokio::spawn(load_generator(
             format!("http://{local}"),
             args.rps,
-            config.tracing.sample_rate,
             config.api.rate_limit,
             Arc::clone(&stats),
         ))
@@ -275,5 +279,7 @@ async fn serve(
     }
     reviewer.abort();
     status.abort();
+    // After the drain: in-flight workflows were still calling it.
+    provider.abort();
     Ok(())
 }

@@ -13,6 +13,7 @@ use megaobs::trace::{workflow_span, LlmSpan};
 use megaobs::trace_workflow_node;
 
 use crate::app::App;
+use crate::llm::{StreamEvent, Usage};
 use crate::research::{ResearchRequest, ResearchResult};
 use crate::vector::{embed, Embedding};
 
@@ -106,8 +107,10 @@ fn load_documents(app: &App, ids: &[usize]) -> Result<Vec<String>, NodeError> {
     }
 }
 
-/// A simulated model call: latency and tokens derived from the query; 10% of
-/// calls fail transiently and are retried with exponential backoff.
+/// A model call over HTTP to the provider (see `llm` and `provider`), its
+/// answer streamed. The HTTP client retries 429s and 5xx itself; a call that
+/// still fails (or whose stream breaks) is retried here with exponential
+/// backoff, up to 3 attempts, each its own LLM span.
 #[trace_workflow_node("call_llm")]
 fn call_llm(app: &App, query: &str, sources: &[String]) -> Result<(String, String), NodeError> {
     let model = MODELS[query.len() % MODELS.len()];
@@ -116,25 +119,45 @@ fn call_llm(app: &App, query: &str, sources: &[String]) -> Result<(String, Strin
     } else {
         "anthropic"
     };
-    let prompt_tokens = 50 + query.len() as u64 * 3 + sources.len() as u64 * 40;
+    let context = format!("Documents: {}", sources.join("; "));
+    // The workflow runs on a blocking thread of the runtime: wait for the call here.
+    let runtime = tokio::runtime::Handle::current();
     let mut delay = Duration::from_millis(5);
     for attempt in 0..3 {
         let start = Instant::now();
+        // Current on this thread while `block_on` polls the call: the HTTP
+        // client span is its child, the provider's server span beneath that.
         let mut call = LlmSpan::start("chat", provider, model);
-        std::thread::sleep(Duration::from_millis(10 + (prompt_tokens % 40)));
-        if app.random() < 0.1 {
-            // The failed attempt's span is marked failed; the metrics count it as an error.
-            call.record_usage(model, prompt_tokens, 0);
-            call.finish(&app.collector, Status::Error);
-            app.collector
-                .record_error_recovery_attempt("exponential_backoff");
-            tracing::warn!(model, attempt, "LLM call failed, retrying with backoff");
-            std::thread::sleep(delay);
-            delay *= 2;
-            continue;
+        let mut usage = Usage::default();
+        let mut first_chunk = None;
+        let mut finish_reason = None;
+        let result = runtime.block_on(app.llm.chat(model, &context, query, |event| match event {
+            StreamEvent::Chunk => {
+                first_chunk.get_or_insert_with(|| start.elapsed());
+            }
+            StreamEvent::Usage(u) => usage = u,
+            StreamEvent::Finish(reason) => finish_reason = Some(reason.to_string()),
+        }));
+        call.record_usage(model, usage.prompt_tokens, usage.completion_tokens);
+        if let Some(reason) = finish_reason {
+            call.set_attribute(opentelemetry::KeyValue::new(
+                "gen_ai.response.finish_reasons",
+                opentelemetry::Value::Array(vec![opentelemetry::StringValue::from(reason)].into()),
+            ));
         }
-        let completion = prompt_tokens * 2;
-        call.record_usage(model, prompt_tokens, completion);
+        let answer = match result {
+            Ok(answer) => answer,
+            Err(e) => {
+                call.set_attribute(opentelemetry::KeyValue::new("error.type", e.error_type()));
+                call.finish(&app.collector, Status::Error);
+                app.collector
+                    .record_error_recovery_attempt("exponential_backoff");
+                tracing::warn!(model, attempt, error = %e, "LLM call failed, retrying with backoff");
+                std::thread::sleep(delay);
+                delay *= 2;
+                continue;
+            }
+        };
         call.finish(&app.collector, Status::Success);
         if attempt > 0 {
             app.collector
@@ -142,14 +165,18 @@ fn call_llm(app: &App, query: &str, sources: &[String]) -> Result<(String, Strin
         }
         megaobs::log_llm_request!(
             model,
-            prompt_tokens,
-            completion,
-            start.elapsed().as_secs_f64() * 1000.0
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            start.elapsed().as_secs_f64() * 1000.0,
+            time_to_first_chunk_ms = first_chunk.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
+            cached_tokens = usage.cached_tokens,
+            reasoning_tokens = usage.reasoning_tokens
         );
         let answer = format!(
-            "{} (sources: {})",
+            "{} (sources: {}; {} characters streamed)",
             query.trim_end_matches('?'),
-            sources.join(", ")
+            sources.join(", "),
+            answer.len()
         );
         return Ok((model.to_string(), answer));
     }
