@@ -1,4 +1,5 @@
-//! The API dashboard: traffic, latency percentiles, errors, rate limiting.
+//! The API dashboard: traffic, latency percentiles, errors, rate limiting, and
+//! the service's own outgoing calls.
 
 use super::panel::*;
 
@@ -106,6 +107,38 @@ pub(crate) fn spec() -> DashboardSpec {
             .query(
                 r#"sum by (path, status) (rate(mega_agent_http_requests_total{$sel}[$__rate_interval]))"#,
                 "{{path}} {{status}}",
+            ),
+            timeseries(
+                "Outgoing request rate by server",
+                "Requests this service sends to other services (LLM providers, tools, vector stores, other APIs) per second, by server host, from the client middleware.",
+            )
+            .unit("reqps")
+            .min(0.0)
+            .query(
+                r#"sum by (server_address) (rate(http_client_request_duration_seconds_count{$sel}[$__rate_interval]))"#,
+                "{{server_address}}",
+            ),
+            timeseries(
+                "Outgoing latency p95 by server",
+                "95th percentile of the time outgoing requests wait for the response headers, by server host (each attempt on its own: a retried call is several requests). Points are exemplars: click one to open its trace.",
+            )
+            .unit("s")
+            .min(0.0)
+            .traced()
+            .query(
+                r#"histogram_quantile(0.95, sum by (le, server_address) (rate(http_client_request_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
+                "{{server_address}}",
+            ),
+            timeseries(
+                "Outgoing error ratio by server",
+                "Share of outgoing requests that got a 5xx or 429, or no response at all (status error: refused, timed out, cancelled), by server host. Retries hide some of these from callers; a rising ratio still means a struggling dependency.",
+            )
+            .unit("percentunit")
+            .range(0.0, 1.0)
+            .thresholds(GREEN, &[(0.05, YELLOW), (0.2, RED)])
+            .query(
+                r#"sum by (server_address) (rate(http_client_request_duration_seconds_count{$sel, status=~"5..|429|error"}[$__rate_interval])) / sum by (server_address) (rate(http_client_request_duration_seconds_count{$sel}[$__rate_interval]))"#,
+                "{{server_address}}",
             ),
         ],
     }
