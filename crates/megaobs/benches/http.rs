@@ -7,6 +7,11 @@
 //!
 //! `bench/http_overhead.sh` measures the same layers with wrk over loopback;
 //! this bench isolates the layer's own work from hyper, tokio and the kernel.
+//!
+//! The client side: a real reqwest call over loopback to an axum server on
+//! another thread, bare and through `HttpClientMiddleware` (span, injected
+//! headers, `http_client_request_duration_seconds`), at sample rate 0.1; the
+//! calling thread's CPU time is what is counted (the server's is not).
 
 use std::cell::RefCell;
 use std::convert::Infallible;
@@ -93,7 +98,75 @@ fn http_layer(c: &mut Criterion) {
     pair(c, "http_request_root_rate_0.1", None);
     pair(c, "http_request_unsampled_parent", Some(UNSAMPLED));
     pair(c, "http_request_sampled_parent", Some(SAMPLED));
+    client_pair(c);
     drop(guard);
+}
+
+/// A loopback server on a thread of its own (its CPU time is not the caller's).
+fn loopback_server() -> std::net::SocketAddr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a loopback port");
+            tx.send(listener.local_addr().expect("bound"))
+                .expect("the bench waits");
+            let app = Router::new().route("/v1/items/{id}", get(|| async { "ok" }));
+            let _ = axum::serve(listener, app).await;
+        });
+    });
+    rx.recv().expect("the server starts")
+}
+
+/// A reqwest call over loopback, bare and through `HttpClientMiddleware`.
+fn client_pair(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let addr = loopback_server();
+    let url = format!("http://{addr}/v1/items/1");
+    let bare = reqwest::Client::new();
+    let observed = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
+        .with(megaobs::client::HttpClientMiddleware::new())
+        .build();
+    let bare_call = || {
+        rt.block_on(async {
+            let r = bare.get(&url).send().await.expect("the server answers");
+            assert!(r.status().is_success());
+            r.bytes().await.expect("a body");
+        })
+    };
+    let observed_call = || {
+        rt.block_on(async {
+            let r = observed
+                .get(&url)
+                .with_extension(megaobs::client::UrlTemplate::new("/v1/items/{id}"))
+                .send()
+                .await
+                .expect("the server answers");
+            assert!(r.status().is_success());
+            r.bytes().await.expect("a body");
+        })
+    };
+    let kinds: [&dyn Fn(); 2] = [&bare_call, &observed_call];
+    let group = "http_client_call_rate_0.1";
+    let mut g = c.benchmark_group(group);
+    for (i, name) in ["bare_reqwest", "http_client_middleware"]
+        .into_iter()
+        .enumerate()
+    {
+        g.bench_function(name, |b| common::interleaved(b, kinds, i));
+        common::record_pair(group, name);
+    }
+    g.finish();
 }
 
 criterion_group! {
