@@ -21,6 +21,13 @@ for bin in promtool prometheus amtool rsyslogd; do
   command -v "$bin" >/dev/null 2>&1 || { echo "error: $bin is still missing after install" >&2; exit 1; }
 done
 
+# The Kubernetes manifest checks validate against the official schemas, from PyPI.
+if ! python3 -c "import kubernetes_validate, cloudcoil.models.prometheus_operator, yaml" 2>/dev/null; then
+  echo "==> installing the Kubernetes schema validators (PyPI)"
+  python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
+    kubernetes-validate==1.37.0 "cloudcoil.models.prometheus_operator==0.80.1.0" PyYAML
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo check: each pillar alone and in the combinations that make sense"

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use megaobs::dashboards::k8s::{write_k8s, K8sOptions};
 use megaobs::dashboards::rules::{rules, RulesOptions};
 use megaobs::dashboards::stack::{write_stack, StackOptions};
 use megaobs::dashboards::{create_dashboards_with, DashboardOptions};
@@ -70,6 +71,49 @@ enum Command {
         #[command(flatten)]
         rules: RuleArgs,
     },
+    /// Writes Kubernetes manifests into DIR: a PrometheusRule, a ServiceMonitor
+    /// (and a PodMonitor in alternatives/), the dashboards as ConfigMaps for
+    /// Grafana's sidecar, an OpenTelemetry Collector gateway (load balancing by
+    /// trace id in front of tail sampling), and the example service.
+    K8s {
+        /// Output directory (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+        /// Namespace of every object.
+        #[arg(long, default_value = "megaagent")]
+        namespace: String,
+        /// The service's name (Deployment, Service, Prometheus job).
+        #[arg(long, default_value = "megaagent-pro")]
+        job: String,
+        /// The `release` label the Prometheus Operator selects by.
+        #[arg(long, default_value = "kube-prometheus-stack")]
+        release: String,
+        /// Name of the container port serving /metrics.
+        #[arg(long, default_value = "http")]
+        port_name: String,
+        /// Replicas of the example service.
+        #[arg(long, default_value_t = 3)]
+        replicas: u32,
+        /// The example service's container image.
+        #[arg(long, default_value = megaobs::dashboards::k8s::EXAMPLE_IMAGE)]
+        image: String,
+        /// Where sampled traces go (OTLP/gRPC host:port; https:// for TLS).
+        #[arg(
+            long,
+            default_value = "jaeger-collector.observability.svc.cluster.local:4317"
+        )]
+        trace_backend: String,
+        /// Percent of ordinary traces the tail keeps (errors and slow ones are always kept).
+        #[arg(long, default_value_t = 10.0, value_parser = parse_percent)]
+        tail_keep_percent: f64,
+        /// Traces at least this slow (milliseconds) are always kept.
+        #[arg(long, default_value_t = 2000)]
+        tail_slow_ms: u64,
+        #[command(flatten)]
+        links: LinkArgs,
+        #[command(flatten)]
+        rules: RuleArgs,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +152,15 @@ impl RuleArgs {
                 .unwrap_or_else(|| defaults.runbook_base_url.clone()),
             ..defaults
         }
+    }
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "{s:?} is not a percentage between 0 and 100 (e.g. 10)"
+        )),
     }
 }
 
@@ -169,6 +222,37 @@ fn run(cli: Cli) -> megaobs::Result<()> {
                 rules: args.options(),
             };
             for path in write_stack(&out, &opts)? {
+                println!("{}", path.display());
+            }
+        }
+        Command::K8s {
+            out,
+            namespace,
+            job,
+            release,
+            port_name,
+            replicas,
+            image,
+            trace_backend,
+            tail_keep_percent,
+            tail_slow_ms,
+            links,
+            rules: args,
+        } => {
+            let opts = K8sOptions {
+                namespace,
+                job,
+                release,
+                port_name,
+                replicas,
+                image,
+                trace_backend,
+                tail_keep_percent,
+                tail_slow_ms,
+                dashboards: links.options(),
+                rules: args.options(),
+            };
+            for path in write_k8s(&out, &opts)? {
                 println!("{}", path.display());
             }
         }

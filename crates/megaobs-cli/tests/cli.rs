@@ -125,3 +125,38 @@ fn stack_writes_compose_prometheus_rules_grafana_and_dashboards() {
         assert!(dir.path().join(f).is_file(), "{f}");
     }
 }
+
+#[test]
+fn k8s_writes_the_manifests_with_the_options_applied() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = megaobs(&[
+        "k8s",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--namespace",
+        "agents",
+        "--job",
+        "research-api",
+        "--release",
+        "monitoring",
+        "--replicas",
+        "5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 6, "{}", stdout(&o));
+    let monitor = std::fs::read_to_string(dir.path().join("service-monitor.yaml")).unwrap();
+    assert!(monitor.contains("namespace: agents"), "{monitor}");
+    assert!(monitor.contains("release: monitoring"), "{monitor}");
+    let example = std::fs::read_to_string(dir.path().join("example-service.yaml")).unwrap();
+    assert!(example.contains("replicas: 5"), "{example}");
+    assert!(example.contains("name: research-api"), "{example}");
+    assert!(dir.path().join("alternatives/pod-monitor.yaml").exists());
+
+    let o = megaobs(&["k8s", "--out", "x", "--tail-keep-percent", "150"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("not a percentage between 0 and 100"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -27,6 +27,7 @@
 
 mod api;
 mod cache;
+pub mod k8s;
 pub mod model;
 mod orchestration;
 mod panel;
