@@ -66,6 +66,10 @@ enum Command {
         /// Scrape and rule evaluation interval.
         #[arg(long, default_value = "15s")]
         scrape_interval: String,
+        /// Run the example service inside the stack (built from the Dockerfile)
+        /// and scrape it there, instead of a service on the host.
+        #[arg(long)]
+        example: bool,
         #[command(flatten)]
         links: LinkArgs,
         #[command(flatten)]
@@ -211,6 +215,7 @@ fn run(cli: Cli) -> megaobs::Result<()> {
             target,
             job,
             scrape_interval,
+            example,
             links,
             rules: args,
         } => {
@@ -220,6 +225,7 @@ fn run(cli: Cli) -> megaobs::Result<()> {
                 scrape_interval,
                 dashboards: links.options(),
                 rules: args.options(),
+                example,
             };
             for path in write_stack(&out, &opts)? {
                 println!("{}", path.display());

@@ -221,3 +221,43 @@ fn a_broken_field_fails_the_validation() {
         "{report}"
     );
 }
+
+/// The image the Deployment runs: a build stage compiling the example and a
+/// minimal runtime stage running it as a non-root user, listening on every
+/// interface. No Docker daemon or registry is reachable here, so the file is
+/// checked as text, against the command and port the manifests use.
+#[test]
+fn the_dockerfile_builds_the_example_and_runs_it_non_root() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Dockerfile"))
+            .unwrap();
+    let from: Vec<&str> = text.lines().filter(|l| l.starts_with("FROM ")).collect();
+    assert_eq!(from.len(), 2, "two stages: {from:?}");
+    for f in &from {
+        let image = f.split_whitespace().nth(1).unwrap();
+        let tag = image.rsplit_once(':').map(|(_, t)| t).unwrap_or("");
+        assert!(!tag.is_empty() && tag != "latest", "{image} pinned");
+    }
+    assert!(text.contains("--example observability_example"));
+    let user = text
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER line");
+    assert!(
+        !user.starts_with("0") && !user.starts_with("root"),
+        "{user}"
+    );
+    let entry = text.lines().find(|l| l.starts_with("ENTRYPOINT")).unwrap();
+    assert!(
+        entry.contains("/usr/local/bin/observability_example"),
+        "{entry}"
+    );
+    assert!(
+        entry.contains(&format!(
+            "0.0.0.0:{}",
+            megaobs::dashboards::k8s::EXAMPLE_PORT
+        )),
+        "{entry}"
+    );
+}

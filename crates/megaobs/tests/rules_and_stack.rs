@@ -278,9 +278,32 @@ fn compose_pins_images_and_wires_every_service() {
             "grafana",
             "jaeger",
             "loki",
+            "example",
             "otel-collector"
         ]
     );
+    // The example: built from the repository's Dockerfile, behind a profile
+    // unless asked for, and then scraped inside the stack.
+    let example = &services["example"];
+    assert_eq!(example["build"]["dockerfile"], "Dockerfile");
+    let dockerfile = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../Dockerfile");
+    assert!(
+        dockerfile.exists(),
+        "the build context (the repository) has the Dockerfile"
+    );
+    assert_eq!(strings(&example["profiles"]), ["example"]);
+    assert!(ports(example).contains(&"8000:8000".to_string()));
+    let with_example: BTreeMap<PathBuf, String> = stack_files(&StackOptions {
+        example: true,
+        ..StackOptions::default()
+    })
+    .into_iter()
+    .collect();
+    let compose_with = yaml(&with_example, "docker-compose.yml");
+    assert!(compose_with["services"]["example"]
+        .get("profiles")
+        .is_none());
+    assert!(with_example[&PathBuf::from("prometheus.yml")].contains("example:8000"));
     for (name, svc) in services {
         // An exact version: digits and dots after an optional `v`, never `latest`.
         let image = svc["image"].as_str().unwrap();
