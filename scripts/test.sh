@@ -31,7 +31,7 @@ fi
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> cargo check: each pillar alone and in the combinations that make sense"
-for features in metrics logging tracing "tracing,logging" "metrics,dashboards" axum client reqwest grpc otlp zipkin "logging,otlp" "otlp,tls" "zipkin,tls"; do
+for features in metrics logging tracing "tracing,logging" "metrics,dashboards" axum tokio client reqwest grpc otlp zipkin "logging,otlp" "otlp,tls" "zipkin,tls"; do
   # Warnings fail the check (RUSTFLAGS would rebuild every dependency instead).
   out=$(cargo check -q -p megaobs --no-default-features --features "$features" 2>&1) || { echo "$out"; exit 1; }
   if grep -q '^warning' <<<"$out"; then echo "features $features: $out"; exit 1; fi

@@ -96,11 +96,13 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         "workflow_human_reviews_pending",
         "mega_agent_open_connections",
         "mega_agent_rate_limit_evictions_total",
+        "tokio_global_queue_depth",
     ];
-    for d in catalog::ALL
-        .iter()
-        .filter(|d| d.domain != "megaobs" && !may_be_zero.contains(&d.name))
-    {
+    for d in catalog::ALL.iter().filter(|d| {
+        d.domain != "megaobs"
+            && !may_be_zero.contains(&d.name)
+            && (cfg!(tokio_unstable) || !catalog::TOKIO_UNSTABLE_ONLY.contains(&d.name))
+    }) {
         let nonzero = exposition.lines().any(|l| {
             !l.starts_with('#')
                 && l.starts_with(d.name)
@@ -117,6 +119,20 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         );
     }
     assert!(!exposition.contains("/no/such/route"));
+    // The runtime's metrics are plausible: its workers (one per core), busy
+    // for at most all their time, with tasks alive.
+    let value = |name: &str| {
+        exposition
+            .lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+    assert_eq!(value("tokio_workers"), cores);
+    let busy = value("tokio_worker_busy_seconds_total");
+    assert!(busy > 0.0 && busy < cores * 30.0, "busy {busy} s");
+    assert!(value("tokio_alive_tasks") >= 1.0);
 
     // Logs: both files exist, every line is JSON with the original design's fields.
     for f in ["megaagent-pro.log", "megaagent-pro.error.log"] {

@@ -187,6 +187,10 @@ async fn serve(
     // service gracefully instead of killing it.
     let stop_signal = shutdown_signal();
     let collector = megaobs::metrics().clone();
+    // tokio_* metrics describe this runtime (also what the first /metrics
+    // scrape would pick; explicit here because --metrics-listen serves
+    // /metrics from its own thread).
+    collector.observe_tokio_runtime(tokio::runtime::Handle::current());
     let (llm_base, provider) = provider::start()
         .await
         .map_err(|e| format!("cannot start the simulated LLM provider on loopback: {e}"))?;

@@ -1,4 +1,5 @@
-//! The system dashboard: database, process resources, vector store, LLM calls, telemetry health.
+//! The system dashboard: database, process resources, the Tokio runtime,
+//! vector store, LLM calls, telemetry health.
 
 use super::panel::*;
 
@@ -114,6 +115,25 @@ pub(crate) fn spec() -> DashboardSpec {
                 r#"sum by (model, type) (rate(llm_tokens_total{$sel}[$__rate_interval]))"#,
                 "{{model}} {{type}}",
             ),
+            timeseries(
+                "Runtime workers busy",
+                "Share of the Tokio workers' time spent running tasks, per process. Near 1 the runtime is saturated: requests wait for a worker before any of their code runs.",
+            )
+            .unit("percentunit")
+            .range(0.0, 1.0)
+            .thresholds(GREEN, &[(0.75, YELLOW), (0.9, RED)])
+            .query(
+                r#"sum by (instance) (rate(tokio_worker_busy_seconds_total{$sel}[$__rate_interval])) / sum by (instance) (tokio_workers{$sel})"#,
+                "{{instance}}",
+            ),
+            timeseries(
+                "Runtime queue and tasks",
+                "Tasks waiting in the Tokio runtime's global queue (rising: the workers cannot keep up, or a task blocks a worker) and tasks alive, per process.",
+            )
+            .unit("short")
+            .min(0.0)
+            .query(r#"sum by (instance) (tokio_global_queue_depth{$sel})"#, "queued {{instance}}")
+            .query(r#"sum by (instance) (tokio_alive_tasks{$sel})"#, "alive {{instance}}"),
             timeseries(
                 "Vector store size",
                 "Vectors stored per collection.",

@@ -156,6 +156,20 @@ metrics! {
         "OS threads of this process.";
     PROCESS_START: Gauge "process_start_time_seconds" [] "system"
         "Start time of this process, seconds since the Unix epoch.";
+    TOKIO_WORKERS: Gauge "tokio_workers" [] "runtime"
+        "Worker threads of the Tokio runtime the service runs on.";
+    TOKIO_BUSY: Counter "tokio_worker_busy_seconds_total" [] "runtime"
+        "Time the runtime's workers spent running tasks, summed over workers (busy ratio: its rate divided by tokio_workers).";
+    TOKIO_PARKS: Counter "tokio_worker_parks_total" [] "runtime"
+        "Times the runtime's workers parked for lack of work, summed over workers.";
+    TOKIO_GLOBAL_QUEUE: Gauge "tokio_global_queue_depth" [] "runtime"
+        "Tasks waiting in the runtime's global (injection) queue: a rising depth means the workers cannot keep up.";
+    TOKIO_ALIVE_TASKS: Gauge "tokio_alive_tasks" [] "runtime"
+        "Tasks alive in the runtime (spawned and not finished).";
+    TOKIO_BLOCKING_THREADS: Gauge "tokio_blocking_threads" [] "runtime"
+        "Threads of the runtime's blocking pool (spawn_blocking). Reported only when built with RUSTFLAGS=\"--cfg tokio_unstable\".";
+    TOKIO_BUDGET_FORCED_YIELDS: Counter "tokio_budget_forced_yields_total" [] "runtime"
+        "Tasks forced to yield after using up their cooperative budget. Reported only when built with RUSTFLAGS=\"--cfg tokio_unstable\".";
     LOG_LINES_DROPPED: Counter "log_lines_dropped_total" [] "megaobs"
         "Log lines dropped because the log writer's queue was full (the app is never blocked).";
     LOG_OUTPUT_ERRORS: Counter "log_output_errors_total" ["output"] "megaobs"
@@ -173,6 +187,11 @@ metrics! {
     LABEL_OVERFLOW: Counter "megaobs_label_overflow_total" ["metric"] "megaobs"
         "Label values folded into __overflow__ by the cardinality guard, by metric.";
 }
+
+/// Families only reported when the application is built with
+/// `RUSTFLAGS="--cfg tokio_unstable"` (tokio's unstable metrics API).
+pub const TOKIO_UNSTABLE_ONLY: &[&str] =
+    &[TOKIO_BLOCKING_THREADS.name, TOKIO_BUDGET_FORCED_YIELDS.name];
 
 /// Renders the catalogue as the Markdown table of docs/metrics.md.
 pub fn markdown_table() -> String {

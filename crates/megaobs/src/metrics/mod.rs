@@ -48,6 +48,8 @@ mod labels;
 mod llm;
 mod process;
 mod routing;
+#[cfg(feature = "tokio")]
+mod runtime;
 #[cfg(feature = "axum")]
 mod scrape;
 #[cfg(feature = "axum")]
@@ -127,6 +129,8 @@ struct Inner {
     database: database::DatabaseMetrics,
     vector_store: vector_store::VectorStoreMetrics,
     llm: llm::LlmMetrics,
+    #[cfg(feature = "tokio")]
+    runtime: runtime::RuntimeSource,
     internal: internal::InternalMetrics,
     overflow: Vec<(&'static str, Arc<Counter>)>,
     process_metrics: bool,
@@ -225,6 +229,8 @@ impl MetricsCollectorBuilder {
             database: database::DatabaseMetrics::new(&mut g),
             vector_store: vector_store::VectorStoreMetrics::new(&mut g),
             llm: llm::LlmMetrics::new(&mut g),
+            #[cfg(feature = "tokio")]
+            runtime: runtime::RuntimeSource::default(),
             internal: internal::InternalMetrics::default(),
             overflow: g.overflow,
             process_metrics: self.process_metrics,
@@ -302,6 +308,8 @@ impl MetricsCollector {
                 p.encode(&mut enc);
             }
         }
+        #[cfg(feature = "tokio")]
+        i.runtime.encode(&mut enc);
         i.internal.encode(&mut enc);
         enc.header(&LABEL_OVERFLOW);
         for (metric, c) in &i.overflow {

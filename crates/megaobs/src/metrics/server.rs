@@ -43,6 +43,8 @@ pub async fn metrics_handler(
 ) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::from_accept(accept);
+    // This route runs on the service's runtime: observe it, unless told another.
+    collector.inner.runtime.set_current_if_unset();
     super::scrape::cache_of(&collector)
         .respond(&collector, format)
         .await

@@ -130,6 +130,19 @@ pub fn record_every_family(c: &MetricsCollector) {
         300,
     );
     c.record_llm_cache_hit("claude-3-opus");
+    c.observe_tokio_runtime(runtime().handle().clone());
+}
+
+/// A small multi-threaded runtime shared by the tests that need one to observe.
+pub fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: std::sync::OnceLock<tokio::runtime::Runtime> = std::sync::OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime")
+    })
 }
 
 /// The value of the sample whose series (name and labels, as exposed) is `series`.
