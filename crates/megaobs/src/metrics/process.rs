@@ -1,9 +1,10 @@
-//! Process metrics (`process_*`), read from `/proc` at scrape time.
+//! Process metrics (`process_*`), read at scrape time: from `/proc` on Linux,
+//! from `getrusage`, `proc_pidinfo` and `/dev/fd` on macOS.
 //!
 //! Written here rather than taken from a crate: `prometheus-client` has no process
 //! collector, and the `procfs`/`sysinfo` crates are large for the six numbers the
-//! standard `process_*` families need. On systems without `/proc` the families
-//! are simply absent.
+//! standard `process_*` families need. On other systems the families are
+//! simply absent.
 
 use super::catalog::{
     PROCESS_CPU, PROCESS_FDS, PROCESS_MAX_FDS, PROCESS_RSS, PROCESS_START, PROCESS_THREADS,
@@ -77,7 +78,76 @@ impl ProcessStats {
         })
     }
 
-    #[cfg(not(target_os = "linux"))]
+    #[cfg(target_os = "macos")]
+    pub(crate) fn read() -> Option<Self> {
+        use std::mem::{size_of, MaybeUninit};
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let mut usage = MaybeUninit::<libc::rusage>::zeroed();
+        // SAFETY: `usage` is a writable rusage; RUSAGE_SELF is valid.
+        if unsafe { libc::getrusage(libc::RUSAGE_SELF, usage.as_mut_ptr()) } != 0 {
+            return None;
+        }
+        // SAFETY: getrusage succeeded, so it initialised `usage`.
+        let usage = unsafe { usage.assume_init() };
+        let seconds = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        let mut task = MaybeUninit::<libc::proc_taskinfo>::zeroed();
+        let size = size_of::<libc::proc_taskinfo>() as libc::c_int;
+        // SAFETY: the buffer is a proc_taskinfo of the size given.
+        let n = unsafe {
+            libc::proc_pidinfo(
+                pid,
+                libc::PROC_PIDTASKINFO,
+                0,
+                task.as_mut_ptr().cast(),
+                size,
+            )
+        };
+        if n != size {
+            return None;
+        }
+        // SAFETY: proc_pidinfo filled the whole struct (it returned its size).
+        let task = unsafe { task.assume_init() };
+        let mut bsd = MaybeUninit::<libc::proc_bsdinfo>::zeroed();
+        let size = size_of::<libc::proc_bsdinfo>() as libc::c_int;
+        // SAFETY: the buffer is a proc_bsdinfo of the size given.
+        let n = unsafe {
+            libc::proc_pidinfo(
+                pid,
+                libc::PROC_PIDTBSDINFO,
+                0,
+                bsd.as_mut_ptr().cast(),
+                size,
+            )
+        };
+        if n != size {
+            return None;
+        }
+        // SAFETY: proc_pidinfo filled the whole struct (it returned its size).
+        let bsd = unsafe { bsd.assume_init() };
+        let mut limit = MaybeUninit::<libc::rlimit>::zeroed();
+        // SAFETY: `limit` is a writable rlimit; RLIMIT_NOFILE is valid.
+        let max_fds = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, limit.as_mut_ptr()) } == 0 {
+            // SAFETY: getrlimit succeeded.
+            i64::try_from(unsafe { limit.assume_init() }.rlim_cur).unwrap_or(i64::MAX)
+        } else {
+            0
+        };
+        Some(Self {
+            cpu_seconds: seconds(usage.ru_utime) + seconds(usage.ru_stime),
+            resident_bytes: i64::try_from(task.pti_resident_size).unwrap_or(i64::MAX),
+            virtual_bytes: i64::try_from(task.pti_virtual_size).unwrap_or(i64::MAX),
+            // The listing opens a descriptor of its own while it runs.
+            open_fds: std::fs::read_dir("/dev/fd")
+                .map(|d| d.count().saturating_sub(1) as i64)
+                .unwrap_or(0),
+            max_fds,
+            threads: i64::from(task.pti_threadnum),
+            start_time_seconds: bsd.pbi_start_tvsec as f64 + bsd.pbi_start_tvusec as f64 / 1e6,
+        })
+    }
+
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
     pub(crate) fn read() -> Option<Self> {
         None
     }
@@ -100,13 +170,13 @@ impl ProcessStats {
     }
 }
 
-#[cfg(all(test, target_os = "linux"))]
+#[cfg(all(test, any(target_os = "linux", target_os = "macos")))]
 mod tests {
     use super::*;
 
     #[test]
     fn reads_this_process() {
-        let s = ProcessStats::read().expect("/proc is readable on Linux");
+        let s = ProcessStats::read().expect("the process' own statistics are readable");
         assert!(s.resident_bytes > 1024 * 1024, "{s:?}");
         assert!(s.virtual_bytes >= s.resident_bytes);
         assert!(s.open_fds >= 3 && s.max_fds >= s.open_fds, "{s:?}");
