@@ -1,7 +1,10 @@
-//! The end-to-end proof of the dashboards: the example service runs with its
-//! built-in load, a real Prometheus scrapes it every second with the generated
-//! `prometheus.yml` and rules, and every query of every panel of every
-//! dashboard must return data. Exemplars must carry the trace ids of traces
+//! The end-to-end proof of the dashboards, on a fleet: three replicas of the
+//! example service run with their built-in load, a real Prometheus scrapes all
+//! three under one job every second with the generated `prometheus.yml` and
+//! rules, and every query of every panel of every dashboard must return data
+//! with all instances selected. Every single-value panel (stat, gauge) must
+//! give one series for the whole fleet, and the fleet's request rate must be
+//! the sum of the replicas' rates. Exemplars must carry the trace ids of traces
 //! that really were exported.
 #![cfg(all(feature = "dashboards", feature = "axum", feature = "otlp"))]
 
@@ -26,6 +29,11 @@ fn now() -> f64 {
 }
 
 /// True when some point of some series of a range query result is a number.
+/// `s` with the regex metacharacters of an address (`.`) escaped.
+fn regex_escape(s: &str) -> String {
+    s.replace('.', "\\\\.")
+}
+
 fn has_finite_point(result: &[serde_json::Value]) -> bool {
     result.iter().any(|series| {
         series["values"].as_array().is_some_and(|points| {
@@ -43,16 +51,28 @@ fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
     let rx = Receivers::new();
     let grpc = rx.grpc();
     let logs = tempfile::tempdir().unwrap();
-    let mut example = Example::start(
-        &["--listen", "127.0.0.1:0", "--duration", "50", "--rps", "20"],
-        &[
-            ("TRACING_EXPORTER", "otlp".into()),
-            ("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port())),
-            ("TRACING_SAMPLE_RATE", "1.0".into()),
-            ("LOG_DIR", logs.path().display().to_string()),
-            ("API_RATE_LIMIT", "60".into()),
-        ],
-    );
+    const REPLICAS: usize = 3;
+    let mut fleet: Vec<Example> = (0..REPLICAS)
+        .map(|i| {
+            Example::start(
+                &["--listen", "127.0.0.1:0", "--duration", "50", "--rps", "8"],
+                &[
+                    ("TRACING_EXPORTER", "otlp".into()),
+                    ("OTLP_ENDPOINT", format!("127.0.0.1:{}", grpc.port())),
+                    ("TRACING_SAMPLE_RATE", "1.0".into()),
+                    (
+                        "LOG_DIR",
+                        logs.path().join(i.to_string()).display().to_string(),
+                    ),
+                    ("API_RATE_LIMIT", "60".into()),
+                ],
+            )
+        })
+        .collect();
+    let instances: Vec<String> = fleet.iter().map(|e| e.addr.clone()).collect();
+    let targets: Vec<&str> = instances.iter().map(String::as_str).collect();
+    // What Grafana's "All" sends for the instance variable.
+    let all_instances = instances.join("|");
 
     // The generated prometheus.yml and rules, scraping the example every second.
     let dir = tempfile::tempdir().unwrap();
@@ -62,38 +82,36 @@ fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
         ..RulesOptions::default()
     });
     std::fs::write(&rules_path, rule_file.to_yaml()).unwrap();
-    let cfg = prometheus_yml(
-        JOB,
-        &example.addr,
-        "1s",
-        &rules_path.display().to_string(),
-        None,
-    );
+    let cfg = prometheus_yml(JOB, &targets, "1s", &rules_path.display().to_string(), None);
     let prom = Prometheus::start_with_config(&cfg);
     let start = now();
 
-    // 30 scrapes of data.
-    let scrapes = format!("count_over_time(up{{job=\"{JOB}\"}}[5m])");
+    // 30 scrapes of data from each replica.
+    let scrapes = format!("min(count_over_time(up{{job=\"{JOB}\"}}[5m]))");
     let got = prom.wait_value(&scrapes, Duration::from_secs(60), |v| v >= 30.0);
     assert!(
         got.is_some_and(|v| v >= 30.0),
         "scrapes: {got:?}\n{}",
         prom.log()
     );
-    assert_eq!(prom.value(&format!("up{{job=\"{JOB}\"}}")), Some(1.0));
+    assert_eq!(
+        prom.value(&format!("sum(up{{job=\"{JOB}\"}})")),
+        Some(REPLICAS as f64)
+    );
 
     // Every panel query, with the variables substituted as Grafana does for
-    // one selected job and instance; $__rate_interval is 15 s (>= 4 scrapes).
+    // the job and all its instances; $__rate_interval is 15 s (>= 4 scrapes).
     let mut failures = Vec::new();
     let mut checked = 0;
     let end = now();
+    let substitute = |expr: &str, instance: &str| {
+        expr.replace("$__rate_interval", "15s")
+            .replace("$job", JOB)
+            .replace("$instance", instance)
+    };
     for (file, dashboard) in dashboards(&DashboardOptions::default()) {
         for (panel, target) in dashboard.targets() {
-            let expr = target
-                .expr
-                .replace("$__rate_interval", "15s")
-                .replace("$job", JOB)
-                .replace("$instance", &example.addr);
+            let expr = substitute(&target.expr, &all_instances);
             let result = prom.query_range(&expr, start, end);
             checked += 1;
             if !has_finite_point(&result) {
@@ -102,8 +120,44 @@ fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
                     panel.title, target.ref_id
                 ));
             }
+            // A single value is one number for the whole fleet.
+            if (panel.kind == "stat" || panel.kind == "gauge") && result.len() != 1 {
+                failures.push(format!(
+                    "{file} / {}: {} series for the fleet, not one: {expr}",
+                    panel.title,
+                    result.len()
+                ));
+            }
         }
     }
+
+    // The fleet's request rate (the API dashboard's stat) is the sum of the
+    // replicas' rates, each computed by the same panel query for one instance.
+    let (_, api) = dashboards(&DashboardOptions::default())
+        .into_iter()
+        .find(|(f, _)| *f == "api_dashboard.json")
+        .unwrap();
+    let (_, rate) = api
+        .targets()
+        .find(|(p, _)| p.title == "Request rate")
+        .expect("the API dashboard's request rate");
+    let at = end.floor();
+    let instant = |expr: &str| {
+        prom.query_at(expr, at)
+            .first()
+            .and_then(|s| s["value"][1].as_str()?.parse::<f64>().ok())
+            .unwrap_or_else(|| panic!("no value for {expr}"))
+    };
+    let fleet_rate = instant(&substitute(&rate.expr, &all_instances));
+    let replica_sum: f64 = instances
+        .iter()
+        .map(|i| instant(&substitute(&rate.expr, &regex_escape(i))))
+        .sum();
+    assert!(fleet_rate > 0.0);
+    assert!(
+        (fleet_rate - replica_sum).abs() <= 1e-9 * fleet_rate.max(1.0),
+        "fleet {fleet_rate} vs replicas' sum {replica_sum}"
+    );
     assert!(checked >= 40, "only {checked} queries");
 
     // Every recording rule records something, and no rule fails to evaluate.
@@ -151,8 +205,10 @@ fn every_panel_of_every_dashboard_shows_data_from_a_real_prometheus() {
         .iter()
         .all(|t| t.len() == 32 && t.bytes().all(|b| b.is_ascii_hexdigit())));
 
-    let status = example.wait_exit(Duration::from_secs(60));
-    assert!(status.success(), "{}", example.printed.join("\n"));
+    for example in &mut fleet {
+        let status = example.wait_exit(Duration::from_secs(60));
+        assert!(status.success(), "{}", example.printed.join("\n"));
+    }
     let exported: std::collections::HashSet<String> =
         rx.spans().into_iter().map(|s| s.trace_id).collect();
     let found = trace_ids.iter().filter(|t| exported.contains(*t)).count();

@@ -298,6 +298,20 @@ impl Prometheus {
         v["data"]["result"].as_array().cloned().unwrap_or_default()
     }
 
+    /// Runs an instant query evaluated at `time` (Unix seconds); returns the
+    /// `data.result` vector.
+    pub fn query_at(&self, q: &str, time: f64) -> Vec<serde_json::Value> {
+        let v: serde_json::Value = self
+            .http
+            .get(format!("http://{}/api/v1/query", self.addr))
+            .query(&[("query", q), ("time", &time.to_string())])
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_else(|e| panic!("query {q}: {e}"));
+        assert_eq!(v["status"], "success", "query {q}: {v}");
+        v["data"]["result"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Runs a range query with a 1 s step; returns the `data.result` matrix.
     pub fn query_range(&self, q: &str, start: f64, end: f64) -> Vec<serde_json::Value> {
         let v: serde_json::Value = self
