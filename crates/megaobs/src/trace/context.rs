@@ -179,7 +179,16 @@ impl TracingContextBuilder {
     /// Starts the span without making it current; returns its context (for
     /// futures). The name travels in the context, since no thread owns the span.
     pub fn start_detached(self) -> Option<Context> {
-        let (cx, span_id, name) = self.open()?;
+        self.start_detached_with(|_| {})
+    }
+
+    /// [`Self::start_detached`], with `more` adding attributes only if the span
+    /// is sampled.
+    pub(crate) fn start_detached_with(
+        self,
+        more: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Option<Context> {
+        let (cx, span_id, name) = self.open_with(more)?;
         Some(cx.with_value(SpanName { span_id, name }))
     }
 }
@@ -197,11 +206,6 @@ impl TracingContext {
 
     fn disabled() -> Self {
         Self { cx: None }
-    }
-
-    /// The context, if a span is recording (tracing on and sampled).
-    pub(crate) fn context_if_any(&self) -> Option<Context> {
-        self.is_recording().then(|| self.context())
     }
 
     /// A builder for a span named `name`.

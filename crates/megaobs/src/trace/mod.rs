@@ -1,6 +1,6 @@
 //! The tracing pillar: OpenTelemetry spans exported to the console, Jaeger,
 //! Zipkin or any OTLP backend, from megaobs' own span API ([`TracingContext`],
-//! [`LlmSpan`]) and from any code instrumented with `tracing`.
+//! [`LlmSpan`], [`GenAiStepSpan`]) and from any code instrumented with `tracing`.
 //!
 //! ```no_run
 //! use megaobs::trace::{TracingConfig, TracingContext, TracingExporter};
@@ -55,7 +55,7 @@ pub use context::{
 };
 #[cfg(feature = "axum")]
 pub(crate) use context::{end_span, records};
-pub use genai::LlmSpan;
+pub use genai::{GenAiStepSpan, LlmSpan, ERROR_CANCELLED, ERROR_PANIC};
 #[cfg(feature = "logging")]
 pub(crate) use layer::OtelBridge;
 pub use layer::{TracingLayer, TracingLayerBuilder};
