@@ -8,8 +8,8 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use megaobs::metrics::{CacheHitKind, CacheOperation, Status, WorkflowTimer};
-use megaobs::trace::{workflow_span, LlmSpan};
+use megaobs::metrics::{CacheHitKind, CacheOperation, GenAiOperation, Status, WorkflowTimer};
+use megaobs::trace::{workflow_span, GenAiStepSpan, LlmSpan};
 use megaobs::trace_workflow_node;
 
 use crate::app::App;
@@ -18,8 +18,8 @@ use crate::vector::{embed, Embedding};
 
 /// The workflow's name in metrics, spans and logs.
 pub const WORKFLOW: &str = "research_workflow";
-/// The simulated models; a query's length picks one.
-const MODELS: [&str; 3] = ["claude-3-opus", "claude-3-haiku", "gpt-4o"];
+#[path = "llm.rs"]
+mod llm;
 
 /// Why a node failed; its text becomes the span's error and the API's message.
 #[derive(Debug)]
@@ -106,53 +106,70 @@ fn load_documents(app: &App, ids: &[usize]) -> Result<Vec<String>, NodeError> {
     }
 }
 
-/// A simulated model call: latency and tokens derived from the query; 10% of
-/// calls fail transiently and are retried with exponential backoff.
+/// The LLM step, an agent step (`invoke_agent research_agent`): it formats the
+/// sources with a tool (`execute_tool format_citations`), then streams the
+/// answer from a simulated model (see [`llm`]); 10% of calls fail transiently
+/// (rate limited before the first chunk, or a timeout mid-stream) and are
+/// retried with exponential backoff.
 #[trace_workflow_node("call_llm")]
 fn call_llm(app: &App, query: &str, sources: &[String]) -> Result<(String, String), NodeError> {
-    let model = MODELS[query.len() % MODELS.len()];
-    let provider = if model.starts_with("gpt") {
-        "openai"
-    } else {
-        "anthropic"
-    };
-    let prompt_tokens = 50 + query.len() as u64 * 3 + sources.len() as u64 * 40;
+    llm::install_prices(&app.collector);
+    let m = query.len() % llm::MODELS.len();
+    let (model, provider) = llm::MODELS[m];
+    let mut agent = GenAiStepSpan::invoke_agent(&app.collector, "research_agent");
+    let _current = agent.enter();
+    let tool = GenAiStepSpan::execute_tool(&app.collector, "format_citations");
+    let citations = sources.join(", ");
+    std::thread::sleep(Duration::from_millis(1));
+    tool.finish();
     let mut delay = Duration::from_millis(5);
     for attempt in 0..3 {
         let start = Instant::now();
-        let mut call = LlmSpan::start("chat", provider, model);
-        std::thread::sleep(Duration::from_millis(10 + (prompt_tokens % 40)));
-        if app.random() < 0.1 {
-            // The failed attempt's span is marked failed; the metrics count it as an error.
-            call.record_usage(model, prompt_tokens, 0);
-            call.finish(&app.collector, Status::Error);
-            app.collector
-                .record_error_recovery_attempt("exponential_backoff");
-            tracing::warn!(model, attempt, "LLM call failed, retrying with backoff");
-            std::thread::sleep(delay);
-            delay *= 2;
-            continue;
+        let response = llm::respond(m, query, sources.len());
+        let mut call = LlmSpan::start(&app.collector, GenAiOperation::Chat, provider, model);
+        std::thread::sleep(response.time_to_first_chunk);
+        let failure = app.random();
+        if failure < 0.05 {
+            // Refused before anything was streamed.
+            call.fail("rate_limited");
+        } else if failure < 0.1 {
+            // Cut off mid-stream: the chunks so far count, the call is an error.
+            for _ in 0..llm::CHUNKS / 2 {
+                call.chunk();
+                std::thread::sleep(response.chunk_gap);
+            }
+            call.fail("timeout");
+        } else {
+            for _ in 0..llm::CHUNKS {
+                call.chunk();
+                std::thread::sleep(response.chunk_gap);
+            }
+            call.set_usage(response.usage);
+            call.finish_reason("stop");
+            call.finish();
+            if attempt > 0 {
+                app.collector
+                    .record_error_recovery_success("exponential_backoff");
+            }
+            megaobs::log_llm_request!(
+                model,
+                response.usage.total_input(),
+                response.usage.total_output(),
+                start.elapsed().as_secs_f64() * 1000.0
+            );
+            drop(_current);
+            agent.finish();
+            let answer = format!("{} (sources: {citations})", query.trim_end_matches('?'));
+            return Ok((model.to_string(), answer));
         }
-        let completion = prompt_tokens * 2;
-        call.record_usage(model, prompt_tokens, completion);
-        call.finish(&app.collector, Status::Success);
-        if attempt > 0 {
-            app.collector
-                .record_error_recovery_success("exponential_backoff");
-        }
-        megaobs::log_llm_request!(
-            model,
-            prompt_tokens,
-            completion,
-            start.elapsed().as_secs_f64() * 1000.0
-        );
-        let answer = format!(
-            "{} (sources: {})",
-            query.trim_end_matches('?'),
-            sources.join(", ")
-        );
-        return Ok((model.to_string(), answer));
+        app.collector
+            .record_error_recovery_attempt("exponential_backoff");
+        tracing::warn!(model, attempt, "LLM call failed, retrying with backoff");
+        std::thread::sleep(delay);
+        delay *= 2;
     }
+    drop(_current);
+    agent.error("llm_unavailable");
     Err(NodeError(format!("{model} kept failing after 3 attempts")))
 }
 
@@ -184,9 +201,6 @@ pub fn run_workflow(app: &App, req: &ResearchRequest) -> Result<ResearchResult, 
     let id = app.next_id.fetch_add(1, Ordering::Relaxed);
     let e = analyze_query(&req.query)?;
     if let Some((kind, cached)) = cache_lookup(app, &req.query, &e) {
-        if kind == CacheHitKind::Semantic {
-            app.collector.record_llm_cache_hit(&cached.model);
-        }
         let result = ResearchResult {
             id,
             query: req.query.clone(),
