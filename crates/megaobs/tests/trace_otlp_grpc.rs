@@ -233,7 +233,7 @@ fn spans_logs_and_exemplars_share_one_trace() {
         llm.attributes
     );
     let cost: f64 = llm.attributes["gen_ai.usage.cost"].parse().unwrap();
-    assert_eq!(cost, (50.0 * 15.0 + 100.0 * 1.5 + 300.0 * 75.0) / 1e6);
+    assert_eq!(cost, 50.0 * 15.0 / 1e6 + 100.0 * 1.5 / 1e6 + 300.0 * 75.0 / 1e6);
     let ttfc: f64 = llm.attributes["gen_ai.response.time_to_first_chunk"]
         .parse()
         .unwrap();
@@ -288,7 +288,7 @@ fn spans_logs_and_exemplars_share_one_trace() {
         ))
     });
     assert!(
-        llm_series.is_some_and(|l| l.ends_with(" 300")),
+        llm_series.is_some_and(|l| l.ends_with(" 300.0")),
         "LlmSpan::finish records metrics"
     );
     // The duration and time-to-first-chunk exemplars are the LLM span itself.

@@ -584,7 +584,8 @@ impl MetricsCollector {
     /// let usage = TokenUsage::from_openai(1200, 300, 1000, 0);
     /// let cost = collector.record_gen_ai_operation(
     ///     GenAiOperation::Chat, "openai", "gpt-4o", Duration::from_millis(1800), None, &usage);
-    /// assert_eq!(cost, Some((200.0 * 2.5 + 1000.0 * 1.25 + 300.0 * 10.0) / 1e6));
+    /// // The cost of each token type, added up.
+/// assert_eq!(cost, Some(200.0 * 2.5 / 1e6 + 1000.0 * 1.25 / 1e6 + 300.0 * 10.0 / 1e6));
     /// let text = collector.encode_text();
     /// assert!(text.contains(r#"gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="cached_input"} 1000"#));
     /// # Ok::<(), megaobs::Error>(())

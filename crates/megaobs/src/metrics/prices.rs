@@ -272,6 +272,10 @@ impl fmt::Display for PriceTableError {
                 f,
                 ": {v} is not a number; write the price in USD per million tokens, e.g. 2.5"
             ),
+            PriceErrorKind::Negative(v) if !v.is_finite() => write!(
+                f,
+                ": {v} is not a finite number; a price is a number of USD per million tokens, 0 or more"
+            ),
             PriceErrorKind::Negative(v) => write!(
                 f,
                 ": {v} is negative; a price is a number of USD per million tokens, 0 or more"

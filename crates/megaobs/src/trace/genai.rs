@@ -19,7 +19,7 @@
 //! call.set_usage(TokenUsage::from_openai(1200, 3, 1000, 0));
 //! call.finish_reason("stop");
 //! let cost = call.finish(); // span ended, metrics and cost recorded
-//! assert_eq!(cost, Some((200.0 * 2.5 + 1000.0 * 1.25 + 3.0 * 10.0) / 1e6));
+//! assert_eq!(cost, Some(200.0 * 2.5 / 1e6 + 1000.0 * 1.25 / 1e6 + 3.0 * 10.0 / 1e6));
 //! assert!(collector.encode_text().contains("gen_ai_client_operation_time_to_first_chunk_seconds_count"));
 //! # Ok::<(), megaobs::Error>(())
 //! ```
