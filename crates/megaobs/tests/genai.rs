@@ -144,18 +144,36 @@ fn a_known_sequence_of_calls_gives_exact_tokens_cost_and_histograms() {
     assert_eq!(tok(&gpt, "input", "sum"), 200.0);
     assert_eq!(tok(&gpt, "cached_input", "sum"), 1000.0);
     assert_eq!(tok(&gpt, "output", "sum"), 300.0);
-    assert_eq!(tok(&gpt, "input", "count"), 1.0, "the failed call had no usage");
-    assert!(sample(&t, &format!(r#"gen_ai_client_token_usage_sum{{{gpt},gen_ai_token_type="reasoning"}}"#)).is_none());
+    assert_eq!(
+        tok(&gpt, "input", "count"),
+        1.0,
+        "the failed call had no usage"
+    );
+    assert!(sample(
+        &t,
+        &format!(r#"gen_ai_client_token_usage_sum{{{gpt},gen_ai_token_type="reasoning"}}"#)
+    )
+    .is_none());
     assert_eq!(tok(&o4, "input", "sum"), 976.0);
     assert_eq!(tok(&o4, "cached_input", "sum"), 1024.0);
     assert_eq!(tok(&o4, "output", "sum"), 300.0);
     assert_eq!(tok(&o4, "reasoning", "sum"), 600.0);
     assert_eq!(
-        v(&t, &format!(r#"gen_ai_client_token_usage_bucket{{{o4},gen_ai_token_type="reasoning",le="256.0"}}"#)),
+        v(
+            &t,
+            &format!(
+                r#"gen_ai_client_token_usage_bucket{{{o4},gen_ai_token_type="reasoning",le="256.0"}}"#
+            )
+        ),
         0.0
     );
     assert_eq!(
-        v(&t, &format!(r#"gen_ai_client_token_usage_bucket{{{o4},gen_ai_token_type="reasoning",le="1024.0"}}"#)),
+        v(
+            &t,
+            &format!(
+                r#"gen_ai_client_token_usage_bucket{{{o4},gen_ai_token_type="reasoning",le="1024.0"}}"#
+            )
+        ),
         1.0
     );
     assert_eq!(tok(&haiku, "input", "sum"), 100.0);
@@ -173,20 +191,31 @@ fn a_known_sequence_of_calls_gives_exact_tokens_cost_and_histograms() {
     assert_eq!(v(&t, &format!("{ttfc}_count{{{gpt}}}")), 1.0);
     assert_eq!(v(&t, &format!("{tpoc}_count{{{o4}}}")), 9.0);
     assert_eq!(v(&t, &format!("{tpoc}_count{{{gpt}}}")), 3.0);
-    assert!(sample(&t, &format!("{ttfc}_count{{{haiku}}}")).is_none(), "not streamed");
+    assert!(
+        sample(&t, &format!("{ttfc}_count{{{haiku}}}")).is_none(),
+        "not streamed"
+    );
     // Cost: exact sums by type.
     let cost = |p: &str, m: &str, ty: &str| {
         v(
             &t,
-            &format!(r#"gen_ai_client_cost_usd_total{{gen_ai_provider_name="{p}",gen_ai_request_model="{m}",gen_ai_token_type="{ty}"}}"#),
+            &format!(
+                r#"gen_ai_client_cost_usd_total{{gen_ai_provider_name="{p}",gen_ai_request_model="{m}",gen_ai_token_type="{ty}"}}"#
+            ),
         )
     };
     assert_eq!(cost("openai", "gpt-4o", "input"), 200.0 * 2.5 / 1e6);
-    assert_eq!(cost("openai", "gpt-4o", "cached_input"), 1000.0 * 1.25 / 1e6);
+    assert_eq!(
+        cost("openai", "gpt-4o", "cached_input"),
+        1000.0 * 1.25 / 1e6
+    );
     assert_eq!(cost("openai", "gpt-4o", "output"), 300.0 * 10.0 / 1e6);
     assert_eq!(cost("openai", "gpt-4o", "reasoning"), 0.0);
     assert_eq!(cost("openai", "o4-mini", "reasoning"), 600.0 * 4.4 / 1e6);
-    assert_eq!(cost("anthropic", "claude-3-haiku", "cached_input"), 4096.0 * 0.03 / 1e6);
+    assert_eq!(
+        cost("anthropic", "claude-3-haiku", "cached_input"),
+        4096.0 * 0.03 / 1e6
+    );
     assert!(!t.contains("gen_ai_client_unpriced_operations_total{"));
 }
 
@@ -255,11 +284,7 @@ fn cost_sums_are_exact_across_threads() {
 struct CountWarnings(Arc<AtomicUsize>);
 
 impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CountWarnings {
-    fn on_event(
-        &self,
-        event: &tracing::Event<'_>,
-        _: tracing_subscriber::layer::Context<'_, S>,
-    ) {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
         struct Msg(bool);
         impl tracing::field::Visit for Msg {
             fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
@@ -310,7 +335,9 @@ fn a_model_missing_from_the_table_is_counted_and_warned_about_once() {
     let unpriced = |p: &str, m: &str| {
         v(
             &t,
-            &format!(r#"gen_ai_client_unpriced_operations_total{{gen_ai_provider_name="{p}",gen_ai_request_model="{m}"}}"#),
+            &format!(
+                r#"gen_ai_client_unpriced_operations_total{{gen_ai_provider_name="{p}",gen_ai_request_model="{m}"}}"#
+            ),
         )
     };
     assert_eq!(unpriced("openai", "gpt-5-preview"), 3.0);
@@ -336,7 +363,10 @@ fn a_model_missing_from_the_table_is_counted_and_warned_about_once() {
     );
     let t = c.encode_text();
     assert_eq!(
-        v(&t, r#"gen_ai_client_cost_usd_total{gen_ai_provider_name="openai",gen_ai_request_model="gpt-5-preview",gen_ai_token_type="input"}"#),
+        v(
+            &t,
+            r#"gen_ai_client_cost_usd_total{gen_ai_provider_name="openai",gen_ai_request_model="gpt-5-preview",gen_ai_token_type="input"}"#
+        ),
         1.0
     );
 }
@@ -348,7 +378,12 @@ fn price_error(toml: &str) -> megaobs::metrics::PriceTableError {
 #[test]
 fn every_bad_price_table_is_an_error_naming_file_model_and_key() {
     let cases: &[(&str, Option<&str>, Option<&str>, &str)] = &[
-        ("[models.\"gpt-4o\"\ninput = 1", None, None, "not valid TOML"),
+        (
+            "[models.\"gpt-4o\"\ninput = 1",
+            None,
+            None,
+            "not valid TOML",
+        ),
         (
             "[models.\"gpt-4o\"]\ninput = -2.5\noutput = 10",
             Some("gpt-4o"),
@@ -373,9 +408,19 @@ fn every_bad_price_table_is_an_error_naming_file_model_and_key() {
             Some("output"),
             "required",
         ),
-        ("[prices.\"gpt-4o\"]\ninput = 2.5", None, Some("prices"), "unknown key"),
+        (
+            "[prices.\"gpt-4o\"]\ninput = 2.5",
+            None,
+            Some("prices"),
+            "unknown key",
+        ),
         ("models = 3", None, Some("models"), "not a table"),
-        ("[models]\n\"gpt-4o\" = 2.5", Some("gpt-4o"), None, "not a table"),
+        (
+            "[models]\n\"gpt-4o\" = 2.5",
+            Some("gpt-4o"),
+            None,
+            "not a table",
+        ),
         (
             "[models.\"gpt-4o\"]\ninput = nan\noutput = 1",
             Some("gpt-4o"),
@@ -394,7 +439,10 @@ fn every_bad_price_table_is_an_error_naming_file_model_and_key() {
             assert!(msg.contains(&format!("models.\"{m}\".{k}")), "{msg}");
         }
     }
-    assert!(matches!(price_error("models = 3").kind, PriceErrorKind::NotATable));
+    assert!(matches!(
+        price_error("models = 3").kind,
+        PriceErrorKind::NotATable
+    ));
     assert!(matches!(
         price_error("[models.\"x\"]\ninput = -1\noutput = 1").kind,
         PriceErrorKind::Negative(v) if v == -1.0
@@ -419,9 +467,14 @@ fn llm_prices_is_read_by_from_env_and_its_errors_name_the_file() {
 
     let missing = dir.path().join("nope.toml");
     let err = ObservabilityConfig::from_lookup(lookup(missing.display().to_string())).unwrap_err();
-    assert!(matches!(&err, Error::PriceTable(e) if matches!(e.kind, PriceErrorKind::Unreadable(_))));
+    assert!(
+        matches!(&err, Error::PriceTable(e) if matches!(e.kind, PriceErrorKind::Unreadable(_)))
+    );
     let msg = err.to_string();
-    assert!(msg.contains("nope.toml") && msg.contains("set LLM_PRICES"), "{msg}");
+    assert!(
+        msg.contains("nope.toml") && msg.contains("set LLM_PRICES"),
+        "{msg}"
+    );
 
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[models.\"gpt-4o\"]\ninput = 2.5\noutput = -1").unwrap();
@@ -429,7 +482,9 @@ fn llm_prices_is_read_by_from_env_and_its_errors_name_the_file() {
         .unwrap_err()
         .to_string();
     assert!(
-        msg.contains("bad.toml") && msg.contains("models.\"gpt-4o\".output") && msg.contains("0 or more"),
+        msg.contains("bad.toml")
+            && msg.contains("models.\"gpt-4o\".output")
+            && msg.contains("0 or more"),
         "{msg}"
     );
 }
@@ -502,11 +557,20 @@ fn the_call_guard_records_exactly_once_on_every_exit_path() {
     // Tokens and cost were recorded once too.
     let t = c.encode_text();
     assert_eq!(
-        v(&t, &format!(r#"gen_ai_client_token_usage_count{{{},gen_ai_token_type="input"}}"#, labels("openai", "gpt-4o"))),
+        v(
+            &t,
+            &format!(
+                r#"gen_ai_client_token_usage_count{{{},gen_ai_token_type="input"}}"#,
+                labels("openai", "gpt-4o")
+            )
+        ),
         1.0
     );
     assert_eq!(
-        v(&t, r#"gen_ai_client_cost_usd_total{gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="input"}"#),
+        v(
+            &t,
+            r#"gen_ai_client_cost_usd_total{gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="input"}"#
+        ),
         10.0 * 2.5 / 1e6
     );
 }
@@ -527,18 +591,28 @@ fn agent_and_tool_guards_record_once_and_are_send() {
     drop(GenAiStepSpan::execute_tool(&c, "calculator"));
     let t = c.encode_text();
     assert_eq!(
-        v(&t, r#"gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="researcher"}"#),
+        v(
+            &t,
+            r#"gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="researcher"}"#
+        ),
         1.0
     );
     assert_eq!(
-        v(&t, r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search",error_type="timeout"}"#),
+        v(
+            &t,
+            r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search",error_type="timeout"}"#
+        ),
         1.0
     );
     assert_eq!(
-        v(&t, r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="calculator",error_type="cancelled"}"#),
+        v(
+            &t,
+            r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="calculator",error_type="cancelled"}"#
+        ),
         1.0
     );
-    assert!(!t.contains(r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search"} "#));
+    assert!(!t
+        .contains(r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search"} "#));
 }
 
 #[test]
@@ -564,4 +638,53 @@ fn provider_and_model_labels_pass_the_cardinality_guard() {
         .filter_map(|l| l.split('"').next())
         .collect();
     assert_eq!(models.len(), 5, "{models:?}");
+}
+
+#[megaobs::trace_workflow_node("web_search_step", tool)]
+fn web_search_step(query: &str) -> Result<usize, std::fmt::Error> {
+    if query.is_empty() {
+        return Err(std::fmt::Error);
+    }
+    Ok(query.len())
+}
+
+#[megaobs::trace_workflow_node("planner_step", agent, workflow = "genai_steps")]
+fn planner_step(query: &str) -> usize {
+    web_search_step(query).unwrap_or(0)
+}
+
+#[test]
+fn workflow_nodes_marked_agent_or_tool_record_their_step_metrics() {
+    assert_eq!(planner_step("rust"), 4);
+    assert!(web_search_step("").is_err());
+    let t = megaobs::metrics().encode_text();
+    assert_eq!(
+        v(
+            &t,
+            r#"gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="planner_step"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
+            &t,
+            r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search_step"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
+            &t,
+            r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search_step",error_type="error"}"#
+        ),
+        1.0
+    );
+    // Still workflow nodes.
+    assert_eq!(
+        v(
+            &t,
+            r#"workflow_nodes_executed_total{workflow_name="genai_steps",node_name="planner_step",status="success"}"#
+        ),
+        1.0
+    );
 }
