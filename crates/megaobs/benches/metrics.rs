@@ -2,8 +2,8 @@
 //!
 //! cargo bench -p megaobs --bench metrics
 //!
-//! The GenAI pairs (`genai_streamed_call_100_chunks`, `genai_one_chunk`) are
-//! read with `bench/pair_ratios.sh metrics 3 genai_streamed_call_100_chunks genai_one_chunk`.
+//! The GenAI pairs (`genai_streamed_call_100_chunks`, `genai_100_chunks`) are
+//! read with `bench/pair_ratios.sh metrics 3 genai_streamed_call_100_chunks genai_100_chunks`.
 //!
 //! Peers: a raw `AtomicU64` (the floor), `prometheus` 0.14, `prometheus-client`
 //! 0.26 and `metrics` 0.24 + `metrics-exporter-prometheus` 0.17, each used the way
@@ -468,7 +468,7 @@ impl PromGenAi {
 
 /// One finished streamed model call of 100 chunks recorded by megaobs (span
 /// sampled at 0.1, metrics, cost), interleaved with the same values recorded
-/// into plain `prometheus` histograms and counters; then the cost of one chunk.
+/// into plain `prometheus` histograms and counters; then the chunks alone.
 fn genai(c: &mut Criterion) {
     use megaobs::metrics::{GenAiOperation, PriceTable, TokenUsage};
     use megaobs::trace::{LlmSpan, TracingConfig, TracingExporter};
@@ -506,7 +506,8 @@ fn genai(c: &mut Criterion) {
     }
     g.finish();
 
-    // One chunk: megaobs' guard against the peer's clock read and observe.
+    // Chunks alone, 100 per iteration (divide by 100 for one chunk): megaobs'
+    // guard against the peer's clock read and observe on a label handle.
     let call = std::cell::RefCell::new(LlmSpan::start(
         &mega,
         GenAiOperation::Chat,
@@ -515,14 +516,21 @@ fn genai(c: &mut Criterion) {
     ));
     let tpoc = peer.tpoc.with_label_values(&["chat", "openai", "gpt-4o"]);
     let last = std::cell::Cell::new(Instant::now());
-    let prometheus_chunk = || {
-        let now = Instant::now();
-        tpoc.observe((now - last.get()).as_secs_f64());
-        last.set(now);
+    let prometheus_chunks = || {
+        for _ in 0..CHUNKS {
+            let now = Instant::now();
+            tpoc.observe((now - last.get()).as_secs_f64());
+            last.set(now);
+        }
     };
-    let megaobs_chunk = || call.borrow_mut().chunk();
-    let kinds: [&dyn Fn(); 2] = [&prometheus_chunk, &megaobs_chunk];
-    let group = "genai_one_chunk";
+    let megaobs_chunks = || {
+        let mut call = call.borrow_mut();
+        for _ in 0..CHUNKS {
+            call.chunk();
+        }
+    };
+    let kinds: [&dyn Fn(); 2] = [&prometheus_chunks, &megaobs_chunks];
+    let group = "genai_100_chunks";
     let mut g = c.benchmark_group(group);
     for (i, name) in ["prometheus", "megaobs"].into_iter().enumerate() {
         g.bench_function(name, |b| common::interleaved(b, kinds, i));
