@@ -4,8 +4,9 @@
 //! 30 ns on common virtual machines. On x86_64 the guard reads the CPU's
 //! time-stamp counter instead (about 10 ns; megaobs uses it only where the
 //! kernel reports an invariant TSC, `constant_tsc` and `nonstop_tsc`, otherwise
-//! it falls back to `Instant`). Chunk gaps are bucketed in ticks into a small
-//! array on the guard — no atomic, no lock, no allocation — and merged into
+//! it falls back to `Instant`). Chunk ticks are buffered and their gaps bucketed
+//! 32 at a time into a small array on the guard — no atomic, no lock, no
+//! allocation — and merged into
 //! the shared `gen_ai_client_operation_time_per_output_chunk_seconds`
 //! histogram once, when the call is recorded.
 
@@ -108,6 +109,9 @@ pub(crate) fn ticks_to_duration(ticks: u64) -> Duration {
     Duration::from_nanos((ticks as f64 * clock().ns_per_tick).round() as u64)
 }
 
+/// Chunk timestamps buffered before they are bucketed (see [`ChunkTimes::chunk`]).
+const PENDING: usize = 32;
+
 /// Chunk arrival times of one call, kept on the call's guard.
 #[derive(Clone)]
 pub(crate) struct ChunkTimes {
@@ -115,7 +119,12 @@ pub(crate) struct ChunkTimes {
     start: u64,
     first: u64,
     last: u64,
+    /// Chunks seen.
     chunks: u32,
+    /// Chunks bucketed so far (the rest wait in `pending`).
+    settled: u32,
+    /// Ticks of the chunks not bucketed yet, by `chunk index % PENDING`.
+    pending: [u64; PENDING],
     /// Gaps between consecutive chunks, by bucket (last is `+Inf`).
     counts: [u32; NB + 1],
     gap_ticks: u64,
@@ -137,34 +146,54 @@ impl ChunkTimes {
         Self {
             clock,
             start,
-            first: 0,
+            first: start,
             last: start,
             chunks: 0,
+            settled: 0,
+            pending: [0; PENDING],
             counts: [0; NB + 1],
             gap_ticks: 0,
         }
     }
 
     /// One chunk arrived now.
+    ///
+    /// Only the tick is stored: the arithmetic on it waits for [`settle`](Self::settle)
+    /// (every 32 chunks, and at the end), so that nothing here depends on the
+    /// counter read, whose latency would otherwise add to every chunk.
     #[inline]
     pub(crate) fn chunk(&mut self) {
         let now = self.clock.now();
-        if self.chunks == 0 {
-            self.first = now;
-        } else {
-            let gap = now.saturating_sub(self.last);
-            // Branch-free: count the bounds below the gap (14 compares).
-            let idx = self
-                .clock
-                .bounds
-                .iter()
-                .map(|b| usize::from(*b < gap))
-                .sum::<usize>();
-            self.counts[idx.min(NB)] += 1;
-            self.gap_ticks = self.gap_ticks.wrapping_add(gap);
+        let i = self.chunks as usize % PENDING;
+        self.pending[i] = now;
+        self.chunks = self.chunks.wrapping_add(1);
+        if i == PENDING - 1 {
+            self.settle();
         }
-        self.last = now;
-        self.chunks = self.chunks.saturating_add(1);
+    }
+
+    /// Buckets the chunks still pending.
+    #[inline(never)]
+    pub(crate) fn settle(&mut self) {
+        while self.settled != self.chunks {
+            let now = self.pending[self.settled as usize % PENDING];
+            if self.settled == 0 {
+                self.first = now;
+            } else {
+                let gap = now.saturating_sub(self.last);
+                // Branch-free: count the bounds below the gap.
+                let idx = self
+                    .clock
+                    .bounds
+                    .iter()
+                    .map(|b| usize::from(*b < gap))
+                    .sum::<usize>();
+                self.counts[idx.min(NB)] += 1;
+                self.gap_ticks = self.gap_ticks.wrapping_add(gap);
+            }
+            self.last = now;
+            self.settled = self.settled.wrapping_add(1);
+        }
     }
 
     /// Chunks seen so far.
@@ -172,12 +201,12 @@ impl ChunkTimes {
         self.chunks
     }
 
-    /// Time from start to the first chunk, if one arrived.
+    /// Time from start to the first chunk, if one arrived (call [`settle`](Self::settle) first).
     pub(crate) fn time_to_first_chunk(&self) -> Option<Duration> {
-        (self.chunks > 0).then(|| ticks_to_duration(self.first.saturating_sub(self.start)))
+        (self.settled > 0).then(|| ticks_to_duration(self.first.saturating_sub(self.start)))
     }
 
-    /// The gaps' bucket counts and their sum in nanoseconds.
+    /// The settled gaps' bucket counts and their sum in nanoseconds.
     pub(crate) fn gaps(&self) -> (&[u32], u64) {
         (
             &self.counts,
@@ -198,6 +227,7 @@ mod tests {
         std::thread::sleep(Duration::from_millis(15));
         c.chunk(); // gap ≈ 15 ms: le 0.02
         c.chunk(); // gap ≈ 0: le 0.01
+        c.settle();
         let ttfc = c.time_to_first_chunk().unwrap();
         assert!(
             ttfc >= Duration::from_millis(29) && ttfc < Duration::from_millis(200),
@@ -209,5 +239,18 @@ mod tests {
         assert_eq!(counts[1], 1, "{counts:?}");
         assert!(sum >= 14_000_000 && sum < 200_000_000, "{sum}");
         assert_eq!(c.chunks(), 3);
+    }
+
+    #[test]
+    fn many_chunks_are_settled_in_batches_and_counted_once() {
+        let mut c = ChunkTimes::start();
+        for _ in 0..(PENDING * 3 + 5) {
+            c.chunk();
+        }
+        c.settle();
+        c.settle();
+        let (counts, _) = c.gaps();
+        assert_eq!(counts.iter().sum::<u32>() as usize, PENDING * 3 + 4);
+        assert!(c.time_to_first_chunk().is_some());
     }
 }

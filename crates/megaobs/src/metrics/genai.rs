@@ -572,8 +572,9 @@ impl GenAiMetrics {
 /// GenAI recording (the [`LlmSpan`](crate::trace::LlmSpan) guard does this for you).
 impl MetricsCollector {
     /// Records one finished model call without streaming: its duration (with
-    /// `error_type` on failure), its token usage by type, and its cost. Returns
-    /// the call's cost in USD, or `None` when the model has no price.
+    /// `error_type` on failure; the current sampled span as exemplar), its
+    /// token usage by type, and its cost. Returns the call's cost in USD, or
+    /// `None` when the model has no price.
     ///
     /// ```
     /// use std::time::Duration;
@@ -585,7 +586,7 @@ impl MetricsCollector {
     /// let cost = collector.record_gen_ai_operation(
     ///     GenAiOperation::Chat, "openai", "gpt-4o", Duration::from_millis(1800), None, &usage);
     /// // The cost of each token type, added up.
-/// assert_eq!(cost, Some(200.0 * 2.5 / 1e6 + 1000.0 * 1.25 / 1e6 + 300.0 * 10.0 / 1e6));
+    /// assert_eq!(cost, Some(200.0 * 2.5 / 1e6 + 1000.0 * 1.25 / 1e6 + 300.0 * 10.0 / 1e6));
     /// let text = collector.encode_text();
     /// assert!(text.contains(r#"gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="gpt-4o",gen_ai_token_type="cached_input"} 1000"#));
     /// # Ok::<(), megaobs::Error>(())
@@ -600,7 +601,8 @@ impl MetricsCollector {
         usage: &TokenUsage,
     ) -> Option<f64> {
         self.inner.genai.with_model(provider, model, |m| {
-            m.record(operation, duration, error_type, usage, None, None);
+            let exemplar = super::exemplar::current_span();
+            m.record(operation, duration, error_type, usage, None, exemplar);
             m.price().map(|p| usage.cost(&p))
         })
     }
@@ -612,18 +614,20 @@ impl MetricsCollector {
         duration: Duration,
         error_type: Option<&str>,
     ) {
-        self.inner
-            .genai
-            .step(StepKind::Agent, agent)
-            .record(duration, error_type, None);
+        self.inner.genai.step(StepKind::Agent, agent).record(
+            duration,
+            error_type,
+            super::exemplar::current_span(),
+        );
     }
 
     /// Records one tool execution (`gen_ai_execute_tool_duration_seconds`).
     pub fn record_tool_execution(&self, tool: &str, duration: Duration, error_type: Option<&str>) {
-        self.inner
-            .genai
-            .step(StepKind::Tool, tool)
-            .record(duration, error_type, None);
+        self.inner.genai.step(StepKind::Tool, tool).record(
+            duration,
+            error_type,
+            super::exemplar::current_span(),
+        );
     }
 
     /// Replaces the LLM price table. Cost counted so far stays at the old

@@ -239,6 +239,7 @@ impl LlmSpan {
         }
         self.recorded = true;
         let duration = self.start.elapsed();
+        self.chunks.settle();
         let error = outcome(&self.error, self.finished);
         let exemplar = exemplar_of(&self.cx);
         let streamed = self.chunks.chunks() > 0;
