@@ -233,7 +233,10 @@ fn spans_logs_and_exemplars_share_one_trace() {
         llm.attributes
     );
     let cost: f64 = llm.attributes["gen_ai.usage.cost"].parse().unwrap();
-    assert_eq!(cost, 50.0 * 15.0 / 1e6 + 100.0 * 1.5 / 1e6 + 300.0 * 75.0 / 1e6);
+    assert_eq!(
+        cost,
+        50.0 * 15.0 / 1e6 + 100.0 * 1.5 / 1e6 + 300.0 * 75.0 / 1e6
+    );
     let ttfc: f64 = llm.attributes["gen_ai.response.time_to_first_chunk"]
         .parse()
         .unwrap();

@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(counts.iter().sum::<u32>(), 2);
         assert_eq!(counts[0], 1);
         assert_eq!(counts[1], 1, "{counts:?}");
-        assert!(sum >= 14_000_000 && sum < 200_000_000, "{sum}");
+        assert!((14_000_000..200_000_000).contains(&sum), "{sum}");
         assert_eq!(c.chunks(), 3);
     }
 
