@@ -96,6 +96,8 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         "workflow_human_reviews_pending",
         "mega_agent_open_connections",
         "mega_agent_rate_limit_evictions_total",
+        // The example prices every model it calls.
+        "gen_ai_client_unpriced_operations_total",
     ];
     for d in catalog::ALL
         .iter()
