@@ -688,3 +688,65 @@ fn workflow_nodes_marked_agent_or_tool_record_their_step_metrics() {
         1.0
     );
 }
+
+#[test]
+fn the_call_guard_crosses_awaits_in_a_spawned_task() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let c = collector();
+    let c2 = c.clone();
+    let c_for_abort = c.clone();
+    rt.block_on(async move {
+        // `tokio::spawn` needs a `Send` future: the guard lives across the awaits.
+        tokio::spawn(async move {
+            let mut call = LlmSpan::start(&c2, GenAiOperation::Chat, "openai", "gpt-4o");
+            let _parent_for_http = call.context();
+            tokio::time::sleep(Duration::from_millis(15)).await;
+            for _ in 0..3 {
+                call.chunk();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            call.set_usage(TokenUsage::new(5, 0, 3, 0));
+            call.finish();
+        })
+        .await
+        .unwrap();
+        // A task aborted mid-stream drops its guard: recorded as cancelled.
+        let c3 = c_for_abort;
+        let task = tokio::spawn(async move {
+            let mut call = LlmSpan::start(&c3, GenAiOperation::Chat, "openai", "gpt-4o");
+            call.chunk();
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            call.finish();
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+    });
+    let t = c.encode_text();
+    let gpt = labels("openai", "gpt-4o");
+    let ttfc = v(
+        &t,
+        &format!("gen_ai_client_operation_time_to_first_chunk_seconds_sum{{{gpt}}}"),
+    );
+    assert!(ttfc >= 0.015, "{ttfc}");
+    assert_eq!(
+        v(
+            &t,
+            &format!("gen_ai_client_operation_duration_seconds_count{{{gpt}}}")
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
+            &t,
+            &format!(
+                r#"gen_ai_client_operation_duration_seconds_count{{{gpt},error_type="cancelled"}}"#
+            )
+        ),
+        1.0
+    );
+}
