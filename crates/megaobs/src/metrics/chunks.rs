@@ -8,7 +8,8 @@
 //! 32 at a time into a small array on the guard — no atomic, no lock, no
 //! allocation — and merged into
 //! the shared `gen_ai_client_operation_time_per_output_chunk_seconds`
-//! histogram once, when the call is recorded.
+//! histogram once, when the call is recorded. The first guard of a process
+//! measures the counter's rate against `Instant` once, spinning for 2 ms.
 
 // Used by the tracing pillar's `LlmSpan`; a metrics-only build has no guard.
 #![cfg_attr(not(feature = "tracing"), allow(dead_code))]
