@@ -36,7 +36,7 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Style::Markdown)]
         format: Style,
     },
-    /// Write the four Grafana dashboards (cache, api, orchestration, system) as JSON.
+    /// Write the five Grafana dashboards (cache, api, orchestration, system, llm) as JSON.
     Dashboards {
         /// Directory to write into (created if needed).
         #[arg(long)]
@@ -143,6 +143,12 @@ struct RuleArgs {
     /// API availability objective (share of non-5xx responses), between 0 and 1.
     #[arg(long, default_value_t = 0.995, value_parser = parse_ratio)]
     slo: f64,
+    /// LLM spend in USD per hour above which the spend alert fires (rate over 15 minutes).
+    #[arg(long, default_value_t = 10.0, value_parser = parse_positive)]
+    llm_budget_usd_per_hour: f64,
+    /// Time-to-first-chunk p95 of streamed LLM calls, in seconds, above which an alert fires.
+    #[arg(long, default_value_t = 2.0, value_parser = parse_positive)]
+    llm_ttfc_p95_seconds: f64,
 }
 
 impl RuleArgs {
@@ -150,6 +156,8 @@ impl RuleArgs {
         let defaults = RulesOptions::default();
         RulesOptions {
             api_availability_slo: self.slo,
+            llm_budget_usd_per_hour: self.llm_budget_usd_per_hour,
+            llm_ttfc_p95_seconds: self.llm_ttfc_p95_seconds,
             runbook_base_url: self
                 .runbook_url
                 .clone()
@@ -172,6 +180,13 @@ fn parse_ratio(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
         _ => Err(format!("{s:?} is not a ratio between 0 and 1 (e.g. 0.995)")),
+    }
+}
+
+fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!("{s:?} is not a positive number (e.g. 25 or 1.5)")),
     }
 }
 

@@ -18,12 +18,12 @@ fn stderr(o: &Output) -> String {
 }
 
 #[test]
-fn dashboards_writes_the_four_files() {
+fn dashboards_writes_the_five_files() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("grafana_dashboards");
     let o = megaobs(&["dashboards", "--out", out.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
-    for name in ["cache", "api", "orchestration", "system"] {
+    for name in ["cache", "api", "orchestration", "system", "llm"] {
         let path = out.join(format!("{name}_dashboard.json"));
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
@@ -72,6 +72,42 @@ fn rules_to_stdout_and_to_a_file() {
     assert!(std::fs::read_to_string(&file)
         .unwrap()
         .contains("MegaAgentSpansDropped"));
+}
+
+#[test]
+fn llm_alert_thresholds_are_applied_and_checked() {
+    let o = megaobs(&[
+        "rules",
+        "--out",
+        "-",
+        "--llm-budget-usd-per-hour",
+        "25",
+        "--llm-ttfc-p95-seconds",
+        "1.5",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let yaml = stdout(&o);
+    assert!(
+        yaml.contains("job:gen_ai_client_cost_usd:hourly_rate15m > 25"),
+        "{yaml}"
+    );
+    assert!(
+        yaml.contains("gen_ai_client_operation_time_to_first_chunk_seconds:p95_5m > 1.5"),
+        "{yaml}"
+    );
+    for (flag, value) in [
+        ("--llm-budget-usd-per-hour", "0"),
+        ("--llm-budget-usd-per-hour", "lots"),
+        ("--llm-ttfc-p95-seconds", "-1"),
+    ] {
+        let o = megaobs(&["rules", "--out", "-", &format!("{flag}={value}")]);
+        assert!(!o.status.success(), "{flag} {value}");
+        let err = stderr(&o);
+        assert!(
+            err.contains("not a positive number") && err.contains(flag),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -50,6 +50,21 @@ pub fn trace_async(args: TokenStream, item: TokenStream) -> TokenStream {
 /// `workflow = "..."` if given, else the one of the enclosing
 /// `megaobs::trace::workflow_span`, else `unknown`.
 ///
+/// A node that is an agent step or a tool call says so with `agent` or `tool`:
+/// its span is then `invoke_agent {name}` or `execute_tool {name}` with the
+/// OpenTelemetry GenAI attributes (`gen_ai.operation.name`, `gen_ai.agent.name`
+/// or `gen_ai.tool.name`), and `gen_ai_invoke_agent_duration_seconds` or
+/// `gen_ai_execute_tool_duration_seconds` is recorded as well (`error_type`
+/// `error` on `Err`, `panic`, or `cancelled` for a future dropped unfinished).
+///
+/// ```
+/// #[megaobs::trace_workflow_node("search", tool)]
+/// fn search(query: &str) -> Vec<String> {
+///     vec![format!("result for {query}")]
+/// }
+/// assert_eq!(search("rust").len(), 1);
+/// ```
+///
 /// ```
 /// #[megaobs::trace_workflow_node("analyze_query")]
 /// fn analyze_query(query: &str) -> Result<usize, std::fmt::Error> {
@@ -76,6 +91,8 @@ enum Kind {
 struct Args {
     name: Option<LitStr>,
     workflow: Option<LitStr>,
+    /// `agent` or `tool` (workflow nodes only).
+    step: Option<syn::Ident>,
 }
 
 fn parse_args(args: TokenStream, kind: Kind) -> syn::Result<Args> {
@@ -83,10 +100,26 @@ fn parse_args(args: TokenStream, kind: Kind) -> syn::Result<Args> {
     let mut out = Args {
         name: None,
         workflow: None,
+        step: None,
     };
     for (i, meta) in metas.into_iter().enumerate() {
         match (&meta, kind) {
             // `#[trace_workflow_node("analyze_query")]`: the node name, positionally.
+            (Meta::Path(p), Kind::Node) if p.is_ident("agent") || p.is_ident("tool") => {
+                if out.step.is_some() {
+                    return Err(syn::Error::new_spanned(
+                        p,
+                        "a node is either `agent` or `tool`, not both",
+                    ));
+                }
+                out.step = p.get_ident().cloned();
+            }
+            (Meta::Path(p), Kind::Node) => {
+                return Err(syn::Error::new_spanned(
+                    p,
+                    "unknown marker; accepted: `agent` (an agent step) or `tool` (a tool call), and `workflow = \"...\"`",
+                ));
+            }
             (Meta::Path(_), _) => {
                 return Err(syn::Error::new_spanned(meta, "expected `name = \"...\"`"));
             }
@@ -109,7 +142,7 @@ fn parse_args(args: TokenStream, kind: Kind) -> syn::Result<Args> {
                     ("workflow", Kind::Node) => out.workflow = Some(value),
                     _ => {
                         let accepted = if kind == Kind::Node {
-                            "`workflow = \"...\"` (and the node name first)"
+                            "`workflow = \"...\"`, `agent` or `tool` (and the node name first)"
                         } else {
                             "`name = \"...\"`"
                         };
@@ -205,7 +238,19 @@ fn expand(
                 Some(w) => quote!(::core::option::Option::Some(#w)),
                 None => quote!(::core::option::Option::None),
             };
-            quote!(::megaobs::trace::__private::SpanScope::node(#span_name, #workflow))
+            match args.step.as_ref().map(|s| s.to_string()).as_deref() {
+                Some("agent") => quote!(::megaobs::trace::__private::SpanScope::node_step(
+                    #span_name,
+                    #workflow,
+                    ::megaobs::trace::__private::GenAiStep::Agent
+                )),
+                Some(_) => quote!(::megaobs::trace::__private::SpanScope::node_step(
+                    #span_name,
+                    #workflow,
+                    ::megaobs::trace::__private::GenAiStep::Tool
+                )),
+                None => quote!(::megaobs::trace::__private::SpanScope::node(#span_name, #workflow)),
+            }
         }
         _ => quote!(::megaobs::trace::__private::SpanScope::function(#span_name)),
     };

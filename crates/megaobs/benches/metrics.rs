@@ -2,6 +2,9 @@
 //!
 //! cargo bench -p megaobs --bench metrics
 //!
+//! The GenAI pairs (`genai_streamed_call_100_chunks`, `genai_100_chunks`) are
+//! read with `bench/pair_ratios.sh metrics 3 genai_streamed_call_100_chunks genai_100_chunks`.
+//!
 //! Peers: a raw `AtomicU64` (the floor), `prometheus` 0.14, `prometheus-client`
 //! 0.26 and `metrics` 0.24 + `metrics-exporter-prometheus` 0.17, each used the way
 //! its documentation shows (handles for unlabeled metrics, per-call label lookup
@@ -354,4 +357,192 @@ fn parts(c: &mut Criterion) {
     g.finish();
 }
 criterion_group!(parts_group, parts);
-criterion_main!(benches, parts_group);
+
+/// The peer of one streamed model call: plain `prometheus` 0.14 histograms and
+/// a float counter with the GenAI metrics' labels and buckets, label handles
+/// looked up once per call (as an instrumented client would), the clock read
+/// per chunk.
+struct PromGenAi {
+    _registry: prometheus::Registry,
+    duration: prometheus::HistogramVec,
+    tokens: prometheus::HistogramVec,
+    ttfc: prometheus::HistogramVec,
+    tpoc: prometheus::HistogramVec,
+    cost: prometheus::CounterVec,
+}
+
+const GENAI_SECONDS: [f64; 14] = [
+    0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
+];
+const CHUNKS: usize = 100;
+/// gpt-4o: USD per million input, cached input, output, reasoning tokens.
+const PRICES: [f64; 4] = [2.5, 1.25, 10.0, 10.0];
+const USAGE: [u64; 4] = [200, 1000, 300, 0];
+const TYPES: [&str; 4] = ["input", "cached_input", "output", "reasoning"];
+
+fn prom_genai() -> PromGenAi {
+    let registry = prometheus::Registry::new();
+    let call = [
+        "gen_ai_operation_name",
+        "gen_ai_provider_name",
+        "gen_ai_request_model",
+    ];
+    let hist = |name: &str, buckets: Vec<f64>, labels: &[&str]| {
+        let h = prometheus::HistogramVec::new(
+            prometheus::HistogramOpts::new(name, "help").buckets(buckets),
+            labels,
+        )
+        .unwrap();
+        registry.register(Box::new(h.clone())).unwrap();
+        h
+    };
+    let seconds = GENAI_SECONDS.to_vec();
+    let tokens: Vec<f64> = (0..14).map(|i| 4f64.powi(i)).collect();
+    let typed = [call[0], call[1], call[2], "gen_ai_token_type"];
+    let cost = prometheus::CounterVec::new(
+        prometheus::Opts::new("gen_ai_client_cost_usd_total", "help"),
+        &[
+            "gen_ai_provider_name",
+            "gen_ai_request_model",
+            "gen_ai_token_type",
+        ],
+    )
+    .unwrap();
+    registry.register(Box::new(cost.clone())).unwrap();
+    PromGenAi {
+        duration: hist(
+            "gen_ai_client_operation_duration_seconds",
+            seconds.clone(),
+            &call,
+        ),
+        tokens: hist("gen_ai_client_token_usage", tokens, &typed),
+        ttfc: hist(
+            "gen_ai_client_operation_time_to_first_chunk_seconds",
+            seconds.clone(),
+            &call,
+        ),
+        tpoc: hist(
+            "gen_ai_client_operation_time_per_output_chunk_seconds",
+            seconds,
+            &call,
+        ),
+        cost,
+        _registry: registry,
+    }
+}
+
+impl PromGenAi {
+    fn streamed_call(&self) {
+        let labels = ["chat", "openai", black_box("gpt-4o")];
+        let start = Instant::now();
+        let tpoc = self.tpoc.with_label_values(&labels);
+        let mut last = start;
+        for i in 0..CHUNKS {
+            let now = Instant::now();
+            if i == 0 {
+                self.ttfc
+                    .with_label_values(&labels)
+                    .observe((now - start).as_secs_f64());
+            } else {
+                tpoc.observe((now - last).as_secs_f64());
+            }
+            last = now;
+        }
+        for (t, n) in TYPES.iter().zip(USAGE) {
+            if n > 0 || *t == "input" || *t == "output" {
+                self.tokens
+                    .with_label_values(&[labels[0], labels[1], labels[2], t])
+                    .observe(n as f64);
+            }
+        }
+        for ((t, n), p) in TYPES.iter().zip(USAGE).zip(PRICES) {
+            self.cost
+                .with_label_values(&[labels[1], labels[2], t])
+                .inc_by(n as f64 * p / 1e6);
+        }
+        self.duration
+            .with_label_values(&labels)
+            .observe(start.elapsed().as_secs_f64());
+    }
+}
+
+/// One finished streamed model call of 100 chunks recorded by megaobs (span
+/// sampled at 0.1, metrics, cost), interleaved with the same values recorded
+/// into plain `prometheus` histograms and counters; then the chunks alone.
+fn genai(c: &mut Criterion) {
+    use megaobs::metrics::{GenAiOperation, PriceTable, TokenUsage};
+    use megaobs::trace::{LlmSpan, TracingConfig, TracingExporter};
+    let _guard = megaobs::init_tracing_with_exporter(
+        TracingConfig::default()
+            .exporter(TracingExporter::None)
+            .sample_rate(0.1)
+            .max_queue_size(65_536),
+        common::Discard,
+    )
+    .unwrap();
+    let prices = PriceTable::from_toml_str(
+        "[models.\"gpt-4o\"]\ninput = 2.5\ncached_input = 1.25\noutput = 10.0",
+    )
+    .unwrap();
+    let mega = MetricsCollector::builder().prices(prices).build();
+    let peer = prom_genai();
+    let usage = TokenUsage::new(USAGE[0], USAGE[1], USAGE[2], USAGE[3]);
+    let megaobs_call = || {
+        let mut call = LlmSpan::start(&mega, GenAiOperation::Chat, "openai", black_box("gpt-4o"));
+        for _ in 0..CHUNKS {
+            call.chunk();
+        }
+        call.set_usage(usage);
+        call.finish_reason("stop");
+        black_box(call.finish());
+    };
+    let prometheus_call = || peer.streamed_call();
+    let kinds: [&dyn Fn(); 2] = [&prometheus_call, &megaobs_call];
+    let group = "genai_streamed_call_100_chunks";
+    let mut g = c.benchmark_group(group);
+    for (i, name) in ["prometheus", "megaobs"].into_iter().enumerate() {
+        g.bench_function(name, |b| common::interleaved(b, kinds, i));
+        common::record_pair(group, name);
+    }
+    g.finish();
+
+    // Chunks alone, 100 per iteration (divide by 100 for one chunk): megaobs'
+    // guard against the peer's clock read and observe on a label handle.
+    let call = std::cell::RefCell::new(LlmSpan::start(
+        &mega,
+        GenAiOperation::Chat,
+        "openai",
+        "gpt-4o",
+    ));
+    let tpoc = peer.tpoc.with_label_values(&["chat", "openai", "gpt-4o"]);
+    let last = std::cell::Cell::new(Instant::now());
+    let prometheus_chunks = || {
+        for _ in 0..CHUNKS {
+            let now = Instant::now();
+            tpoc.observe((now - last.get()).as_secs_f64());
+            last.set(now);
+        }
+    };
+    let megaobs_chunks = || {
+        let mut call = call.borrow_mut();
+        for _ in 0..CHUNKS {
+            call.chunk();
+        }
+    };
+    let kinds: [&dyn Fn(); 2] = [&prometheus_chunks, &megaobs_chunks];
+    let group = "genai_100_chunks";
+    let mut g = c.benchmark_group(group);
+    for (i, name) in ["prometheus", "megaobs"].into_iter().enumerate() {
+        g.bench_function(name, |b| common::interleaved(b, kinds, i));
+        common::record_pair(group, name);
+    }
+    g.finish();
+    call.into_inner().finish();
+}
+
+criterion_group! {
+    name = genai_group;
+    config = common::config();
+    targets = genai
+}
+criterion_main!(benches, parts_group, genai_group);

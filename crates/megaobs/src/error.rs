@@ -98,6 +98,12 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// The LLM price table (`LLM_PRICES`, or one given in code) cannot be used;
+    /// the error names the file, the model and the key, and the fix.
+    #[cfg(feature = "metrics")]
+    #[error(transparent)]
+    PriceTable(#[from] crate::metrics::PriceTableError),
+
     /// A process-wide component (global collector hook, subscriber, provider)
     /// was installed twice.
     #[error("{what} is already installed; it can be set once per process")]

@@ -266,7 +266,8 @@ impl Telemetry {
 }
 
 /// Installs logging and tracing from `config` in one call (the metrics pillar
-/// needs no setup: [`metrics()`](crate::metrics()) is ready).
+/// needs no setup: [`metrics()`](crate::metrics()) is ready; `init` gives it
+/// the LLM price table of [`MetricsConfig::prices`](crate::metrics::MetricsConfig::prices)).
 ///
 /// The same as building a [`TracingLayer`] and a [`LogLayer`] and installing
 /// them in a global subscriber, with one difference: a failure of either
@@ -284,6 +285,9 @@ pub fn init(config: ObservabilityConfig) -> Result<Telemetry> {
     let tracing = TracingLayer::builder(config.tracing).prepare()?;
     let logging = init_logging(config.logging)?;
     let tracing = activate_tracing(tracing)?;
+    if let Some(prices) = config.metrics.prices {
+        crate::metrics::metrics().set_prices(prices);
+    }
     Ok(Telemetry { tracing, logging })
 }
 

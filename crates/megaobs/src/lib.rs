@@ -19,12 +19,12 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use megaobs::metrics::{Status, WorkflowTimer};
+//! use megaobs::metrics::{GenAiOperation, Status, TokenUsage, WorkflowTimer};
 //!
 //! let collector = megaobs::metrics();
 //! let mut timer = WorkflowTimer::new(collector, "research_workflow");
 //! collector.record_workflow_node("research_workflow", "analyze_query", Status::Success);
-//! collector.record_llm_request("claude-3-opus", Status::Success, Duration::from_millis(2500), 150, 300);
+//! collector.record_gen_ai_operation(GenAiOperation::Chat, "anthropic", "claude-3-opus", Duration::from_millis(2500), None, &TokenUsage::from_anthropic(150, 0, 0, 300));
 //! timer.set_status(Status::Success);
 //! drop(timer);
 //! assert!(collector.encode_text().contains("workflow_duration_seconds_count{workflow_name=\"research_workflow\"} 1"));

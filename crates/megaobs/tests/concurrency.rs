@@ -30,12 +30,13 @@ fn threads_recording_the_same_series_give_exact_totals() {
                         Duration::from_micros(1),
                     );
                     // New label values appear concurrently too.
-                    c.record_llm_request(
+                    c.record_gen_ai_operation(
+                        megaobs::metrics::GenAiOperation::Chat,
+                        "openai",
                         &format!("model-{}", (t + i) % 16),
-                        Status::Success,
                         Duration::ZERO,
-                        1,
-                        2,
+                        None,
+                        &megaobs::metrics::TokenUsage::new(1, 0, 2, 0),
                     );
                 }
             })
@@ -84,7 +85,7 @@ fn threads_recording_the_same_series_give_exact_totals() {
     for m in 0..16 {
         prompt += sample(
             &t,
-            &format!(r#"llm_tokens_total{{model="model-{m}",type="prompt"}}"#),
+            &format!(r#"gen_ai_client_token_usage_sum{{gen_ai_operation_name="chat",gen_ai_provider_name="openai",gen_ai_request_model="model-{m}",gen_ai_token_type="input"}}"#),
         )
         .unwrap();
     }

@@ -97,6 +97,8 @@ fn the_example_serves_every_pillar_and_exits_cleanly() {
         "mega_agent_open_connections",
         "mega_agent_rate_limit_evictions_total",
         "tokio_global_queue_depth",
+        // The example prices every model it calls.
+        "gen_ai_client_unpriced_operations_total",
     ];
     for d in catalog::ALL.iter().filter(|d| {
         d.domain != "megaobs"

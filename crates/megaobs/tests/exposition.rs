@@ -94,13 +94,36 @@ fn recorded_values_appear_exactly() {
         v(r#"database_query_errors_total{operation="select_documents"}"#),
         1.0
     );
+    let chat = r#"gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="claude-3-opus""#;
     assert_eq!(
-        v(r#"llm_tokens_total{model="claude-3-opus",type="prompt"}"#),
+        v(&format!(
+            r#"gen_ai_client_token_usage_sum{{{chat},gen_ai_token_type="input"}}"#
+        )),
         150.0
     );
     assert_eq!(
-        v(r#"llm_tokens_total{model="claude-3-opus",type="completion"}"#),
+        v(&format!(
+            r#"gen_ai_client_token_usage_sum{{{chat},gen_ai_token_type="output"}}"#
+        )),
         300.0
+    );
+    assert_eq!(
+        v(&format!(
+            r#"gen_ai_client_operation_duration_seconds_count{{{chat},error_type="timeout"}}"#
+        )),
+        1.0
+    );
+    assert_eq!(
+        v(
+            r#"gen_ai_client_cost_usd_total{gen_ai_provider_name="anthropic",gen_ai_request_model="claude-3-opus",gen_ai_token_type="output"}"#
+        ),
+        300.0 * 75.0 / 1e6
+    );
+    assert_eq!(
+        v(
+            r#"gen_ai_client_unpriced_operations_total{gen_ai_provider_name="openai",gen_ai_request_model="gpt-unpriced"}"#
+        ),
+        1.0
     );
     assert_eq!(v(r#"routing_confidence_sum{route="research"}"#), 0.87);
     assert_eq!(
@@ -138,7 +161,14 @@ fn hostile_label_values_keep_the_exposition_valid_and_bounded() {
     ];
     for h in hostile {
         c.record_workflow_execution(h, Status::Success, std::time::Duration::from_millis(1));
-        c.record_llm_request(h, Status::Error, std::time::Duration::from_millis(1), 1, 1);
+        c.record_gen_ai_operation(
+            megaobs::metrics::GenAiOperation::Chat,
+            h,
+            h,
+            std::time::Duration::from_millis(1),
+            Some(h),
+            &megaobs::metrics::TokenUsage::new(1, 0, 1, 0),
+        );
     }
     c.record_http_request("BREW", "/coffee", 418, std::time::Duration::from_millis(1));
     for i in 0..10_000 {

@@ -66,7 +66,13 @@ fn manifests_validate_strictly_and_match_the_rules_and_dashboards() {
     assert_eq!(files.len(), 6);
     let (ok, report) = validate(&files);
     assert!(ok, "{report}");
-    assert!(report.contains("15 objects valid, 0 problems"), "{report}");
+    // A rule, two monitors, six gateway objects, the example's two, and a
+    // ConfigMap per dashboard.
+    let objects = 11 + dashboards(&DashboardOptions::default()).len();
+    assert!(
+        report.contains(&format!("{objects} objects valid, 0 problems")),
+        "{report}"
+    );
 
     // The PrometheusRule holds exactly `megaobs rules`' groups.
     let rule = &documents(&dir.path().join("prometheus-rule.yaml"))[0];

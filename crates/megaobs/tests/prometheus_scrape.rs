@@ -36,12 +36,13 @@ fn prometheus_scrapes_exact_values_in_both_formats_with_exemplars() {
     for _ in 0..3 {
         c.record_workflow_execution("scrape_wf", Status::Error, Duration::from_millis(900));
     }
-    c.record_llm_request(
+    c.record_gen_ai_operation(
+        megaobs::metrics::GenAiOperation::Chat,
+        "anthropic",
         "claude-3-opus",
-        Status::Success,
         Duration::from_secs(2),
-        150,
-        300,
+        None,
+        &megaobs::metrics::TokenUsage::new(100, 50, 280, 20),
     );
     c.record_workflow_execution(
         "odd \"name\"\\with\nnewline",
@@ -103,7 +104,7 @@ fn prometheus_scrapes_exact_values_in_both_formats_with_exemplars() {
         );
         assert_eq!(
             wait(&format!(
-                r#"sum(llm_tokens_total{{job="{job}",model="claude-3-opus"}})"#
+                r#"sum(gen_ai_client_token_usage_sum{{job="{job}",gen_ai_request_model="claude-3-opus"}})"#
             )),
             Some(450.0)
         );

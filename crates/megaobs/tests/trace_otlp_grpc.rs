@@ -109,9 +109,27 @@ fn spans_logs_and_exemplars_share_one_trace() {
             set_span_attribute("attempt", 2);
             add_span_event("retry_scheduled", vec![]);
         }
-        let mut llm = LlmSpan::start("chat", "anthropic", "claude-3-opus");
-        llm.record_usage("claude-3-opus-20240229", 150, 300);
-        llm.finish(collector, Status::Success);
+        collector.set_prices(
+            megaobs::metrics::PriceTable::from_toml_str(
+                "[models.\"claude-3-opus\"]\ninput = 15.0\ncached_input = 1.5\noutput = 75.0",
+            )
+            .unwrap(),
+        );
+        let mut llm = LlmSpan::start(
+            collector,
+            megaobs::metrics::GenAiOperation::Chat,
+            "anthropic",
+            "claude-3-opus",
+        );
+        for _ in 0..5 {
+            llm.chunk();
+        }
+        llm.set_response_model("claude-3-opus-20240229");
+        llm.set_usage(megaobs::metrics::TokenUsage::from_anthropic(
+            50, 0, 100, 300,
+        ));
+        llm.finish_reason("end_turn");
+        llm.finish();
         root.add_event("operation_completed");
     }
 
@@ -203,9 +221,26 @@ fn spans_logs_and_exemplars_share_one_trace() {
         ("gen_ai.response.model", "claude-3-opus-20240229"),
         ("gen_ai.usage.input_tokens", "150"),
         ("gen_ai.usage.output_tokens", "300"),
+        ("gen_ai.usage.cache_read.input_tokens", "100"),
+        ("gen_ai.usage.reasoning.output_tokens", "0"),
+        ("gen_ai.request.stream", "true"),
     ] {
         assert_eq!(llm.attributes[k], v, "{k}");
     }
+    assert!(
+        llm.attributes["gen_ai.response.finish_reasons"].contains("\"end_turn\""),
+        "{:?}",
+        llm.attributes
+    );
+    let cost: f64 = llm.attributes["gen_ai.usage.cost"].parse().unwrap();
+    assert_eq!(
+        cost,
+        50.0 * 15.0 / 1e6 + 100.0 * 1.5 / 1e6 + 300.0 * 75.0 / 1e6
+    );
+    let ttfc: f64 = llm.attributes["gen_ai.response.time_to_first_chunk"]
+        .parse()
+        .unwrap();
+    assert!((0.0..1.0).contains(&ttfc), "{ttfc}");
 
     let server = by_name(&spans, "handle_request");
     assert_eq!(server.trace_id, "0af7651916cd43dd8448eb211c80319c");
@@ -249,13 +284,28 @@ fn spans_logs_and_exemplars_share_one_trace() {
             && l.contains(&exemplar)),
         "no exemplar {exemplar}"
     );
-    let llm_series = om
-        .lines()
-        .find(|l| l.starts_with("llm_tokens_total{model=\"claude-3-opus\",type=\"completion\"}"));
+    let chat = r#"gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="claude-3-opus""#;
+    let llm_series = om.lines().find(|l| {
+        l.starts_with(&format!(
+            r#"gen_ai_client_token_usage_sum{{{chat},gen_ai_token_type="output"}}"#
+        ))
+    });
     assert!(
-        llm_series.is_some_and(|l| l.ends_with(" 300")),
+        llm_series.is_some_and(|l| l.ends_with(" 300.0")),
         "LlmSpan::finish records metrics"
     );
+    // The duration and time-to-first-chunk exemplars are the LLM span itself.
+    let llm_exemplar = format!("trace_id=\"{}\",span_id=\"{}\"", llm.trace_id, llm.span_id);
+    for family in [
+        "gen_ai_client_operation_duration_seconds_bucket",
+        "gen_ai_client_operation_time_to_first_chunk_seconds_bucket",
+    ] {
+        assert!(
+            om.lines()
+                .any(|l| l.starts_with(&format!("{family}{{{chat}")) && l.contains(&llm_exemplar)),
+            "no exemplar {llm_exemplar} on {family}"
+        );
+    }
 
     // Shutdown flush: every span finished before the guard drops reaches the receiver.
     const N: usize = 500;

@@ -2,11 +2,16 @@
 //! (see `provider`), streamed as server-sent events, through
 //! `megaobs::client::HttpClientMiddleware` (a CLIENT span per attempt and the
 //! outgoing-call metrics) behind `reqwest-retry` (429 and 5xx are retried, each
-//! resend a span of its own with `http.request.resend_count`).
+//! resend a span of its own with `http.request.resend_count`). The usage each
+//! provider reports (OpenAI-style for `openai` models, Anthropic-style for
+//! `anthropic` ones) becomes megaobs' four disjoint token types; the price
+//! table the example bills with is here too.
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use megaobs::client::{HttpClientMiddleware, UrlTemplate};
+use megaobs::metrics::{MetricsCollector, PriceTable, TokenUsage};
 use reqwest_middleware::ClientWithMiddleware;
 use reqwest_retry::policies::ExponentialBackoff;
 use reqwest_retry::RetryTransientMiddleware;
@@ -21,15 +26,28 @@ const MAX_EVENT_BYTES: usize = 64 * 1024;
 /// Longest a call may take, streaming included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The token counts of a finished call, as OpenAI-style APIs report them:
-/// `cached_tokens` is part of `prompt_tokens`, `reasoning_tokens` part of
-/// `completion_tokens`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Usage {
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    pub cached_tokens: u64,
-    pub reasoning_tokens: u64,
+/// The models the service calls and their providers; a query's length picks one.
+pub const MODELS: [(&str, &str); 3] = [
+    ("claude-3-opus", "anthropic"),
+    ("claude-3-haiku", "anthropic"),
+    ("o4-mini", "openai"),
+];
+
+/// Installs the price table once: the file named by `LLM_PRICES` (already
+/// checked by `ObservabilityConfig::from_env` at start), else the embedded
+/// `prices.toml`.
+pub fn install_prices(collector: &MetricsCollector) {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let table = match std::env::var_os("LLM_PRICES") {
+            Some(path) => PriceTable::from_file(&path),
+            None => PriceTable::from_toml_str(include_str!("prices.toml")),
+        };
+        match table {
+            Ok(t) => collector.set_prices(t),
+            Err(e) => tracing::error!(error = %e, "LLM prices not loaded"),
+        }
+    });
 }
 
 /// What a streamed call produces as it goes.
@@ -37,8 +55,8 @@ pub struct Usage {
 pub enum StreamEvent<'a> {
     /// A content chunk arrived (the first one is the time to first chunk).
     Chunk,
-    /// The usage, in the last chunk.
-    Usage(Usage),
+    /// The usage, in the last chunk, as megaobs' four token types.
+    Usage(TokenUsage),
     /// Why the model stopped (`stop`, `length`, …).
     Finish(&'a str),
 }
@@ -171,16 +189,7 @@ async fn read_stream(
                 on_event(StreamEvent::Finish(reason));
             }
             if let Some(u) = v.get("usage").filter(|u| u.is_object()) {
-                on_event(StreamEvent::Usage(Usage {
-                    prompt_tokens: u["prompt_tokens"].as_u64().unwrap_or(0),
-                    completion_tokens: u["completion_tokens"].as_u64().unwrap_or(0),
-                    cached_tokens: u["prompt_tokens_details"]["cached_tokens"]
-                        .as_u64()
-                        .unwrap_or(0),
-                    reasoning_tokens: u["completion_tokens_details"]["reasoning_tokens"]
-                        .as_u64()
-                        .unwrap_or(0),
-                }));
+                on_event(StreamEvent::Usage(token_usage(u)));
             }
         }
         if buffer.len() > MAX_EVENT_BYTES {
@@ -188,5 +197,27 @@ async fn read_stream(
                 "an event longer than {MAX_EVENT_BYTES} bytes"
             )));
         }
+    }
+}
+
+/// A provider's usage object as the four disjoint token types: OpenAI's
+/// (`prompt_tokens`, with `cached_tokens` and `reasoning_tokens` inside the
+/// totals) or Anthropic's (`input_tokens`, with cache reads and writes apart).
+fn token_usage(u: &serde_json::Value) -> TokenUsage {
+    let n = |v: &serde_json::Value| v.as_u64().unwrap_or(0);
+    if u.get("prompt_tokens").is_some() {
+        TokenUsage::from_openai(
+            n(&u["prompt_tokens"]),
+            n(&u["completion_tokens"]),
+            n(&u["prompt_tokens_details"]["cached_tokens"]),
+            n(&u["completion_tokens_details"]["reasoning_tokens"]),
+        )
+    } else {
+        TokenUsage::from_anthropic(
+            n(&u["input_tokens"]),
+            n(&u["cache_creation_input_tokens"]),
+            n(&u["cache_read_input_tokens"]),
+            n(&u["output_tokens"]),
+        )
     }
 }

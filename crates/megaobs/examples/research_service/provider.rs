@@ -4,13 +4,14 @@
 //!
 //! It stands in for the network hop, so its behaviour is what a real provider
 //! shows: the first chunk after a model- and prompt-dependent delay, then a
-//! chunk every few milliseconds; a final chunk with the usage, where cached
-//! prompt tokens (the leading messages it saw recently: the system prompt, a
-//! repeated document context) and reasoning
-//! tokens are subsets of the prompt and completion counts, as OpenAI reports
-//! them; now and then a `429` or `503` (which the client retries) or an error
-//! in the middle of the stream (which the workflow retries). Its own server
-//! span (from `ObserveLayer`) sits beneath the service's client span.
+//! chunk every few milliseconds; a final chunk with the usage, including
+//! cached prompt tokens (the leading messages it saw recently: the system
+//! prompt, a repeated document context) and the reasoning model's hidden
+//! tokens, in OpenAI's shape for `openai` models and Anthropic's for `claude`
+//! ones (the shapes real gateways pass through); now and then a `429` or
+//! `503` (which the client retries) or an error in the middle of the stream
+//! (which the workflow retries). Its own server span (from `ObserveLayer`)
+//! sits beneath the service's client span.
 
 use std::collections::VecDeque;
 use std::hash::{Hash, Hasher};
@@ -89,17 +90,17 @@ fn tokens(text: &str) -> u64 {
 /// share), and between chunks.
 fn pace(model: &str) -> (Duration, Duration) {
     match model {
-        "claude-3-opus" => (Duration::from_millis(60), Duration::from_millis(3)),
-        "claude-3-haiku" => (Duration::from_millis(15), Duration::from_millis(1)),
-        _ => (Duration::from_millis(30), Duration::from_millis(2)),
+        "claude-3-opus" => (Duration::from_millis(40), Duration::from_millis(3)),
+        "claude-3-haiku" => (Duration::from_millis(12), Duration::from_millis(1)),
+        _ => (Duration::from_millis(25), Duration::from_millis(2)),
     }
 }
 
-/// The share of a model's output spent on hidden reasoning.
+/// The share of a model's output spent on hidden reasoning (the reasoning
+/// model's hidden tokens also delay its first visible chunk).
 fn reasoning_share(model: &str) -> f64 {
     match model {
-        "claude-3-opus" => 0.25,
-        "gpt-4o" => 0.1,
+        "o4-mini" => 0.6,
         _ => 0.0,
     }
 }
@@ -154,10 +155,30 @@ async fn chat_completions(
     let cached_tokens = provider.cached_tokens(&req.messages);
     let completion_tokens = prompt_tokens * 2;
     let reasoning_tokens = (completion_tokens as f64 * reasoning_share(&req.model)) as u64;
-    let chunks = (completion_tokens / 16).clamp(4, 24);
+    let chunks = ((completion_tokens - reasoning_tokens) / 16).clamp(4, 24);
     let fail_mid_stream = n % 41 == 3;
     let (first, between) = pace(&req.model);
-    let first = first + Duration::from_millis(prompt_tokens / 20);
+    // Uncached prompt tokens and hidden reasoning both come before the first chunk.
+    let first =
+        first + Duration::from_millis((prompt_tokens - cached_tokens) / 40 + reasoning_tokens / 64);
+    let usage = if req.model.starts_with("claude") {
+        // Anthropic style: cache reads apart from input_tokens.
+        serde_json::json!({
+            "input_tokens": prompt_tokens - cached_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": cached_tokens,
+            "output_tokens": completion_tokens,
+        })
+    } else {
+        // OpenAI style: cached and reasoning tokens inside the totals.
+        serde_json::json!({
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": { "cached_tokens": cached_tokens },
+            "completion_tokens_details": { "reasoning_tokens": reasoning_tokens },
+        })
+    };
 
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
     let model = req.model;
@@ -186,13 +207,7 @@ async fn chat_completions(
             "object": "chat.completion.chunk",
             "model": model,
             "choices": [{ "index": 0, "delta": {}, "finish_reason": "stop" }],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-                "prompt_tokens_details": { "cached_tokens": cached_tokens },
-                "completion_tokens_details": { "reasoning_tokens": reasoning_tokens },
-            },
+            "usage": usage,
         });
         let _ = tx.send(event(last)).await;
         let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;

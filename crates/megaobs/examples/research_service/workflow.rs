@@ -8,19 +8,20 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use megaobs::metrics::{CacheHitKind, CacheOperation, Status, WorkflowTimer};
-use megaobs::trace::{workflow_span, LlmSpan};
+use megaobs::metrics::{
+    CacheHitKind, CacheOperation, GenAiOperation, Status, TokenUsage, WorkflowTimer,
+};
+use megaobs::trace::{workflow_span, GenAiStepSpan, LlmSpan};
 use megaobs::trace_workflow_node;
+use opentelemetry::trace::FutureExt as _;
 
 use crate::app::App;
-use crate::llm::{StreamEvent, Usage};
+use crate::llm::{self, StreamEvent};
 use crate::research::{ResearchRequest, ResearchResult};
 use crate::vector::{embed, Embedding};
 
 /// The workflow's name in metrics, spans and logs.
 pub const WORKFLOW: &str = "research_workflow";
-/// The simulated models; a query's length picks one.
-const MODELS: [&str; 3] = ["claude-3-opus", "claude-3-haiku", "gpt-4o"];
 
 /// Why a node failed; its text becomes the span's error and the API's message.
 #[derive(Debug)]
@@ -107,79 +108,81 @@ fn load_documents(app: &App, ids: &[usize]) -> Result<Vec<String>, NodeError> {
     }
 }
 
-/// A model call over HTTP to the provider (see `llm` and `provider`), its
-/// answer streamed. The HTTP client retries 429s and 5xx itself; a call that
-/// still fails (or whose stream breaks) is retried here with exponential
-/// backoff, up to 3 attempts, each its own LLM span.
+/// The LLM step, an agent step (`invoke_agent research_agent`): it formats the
+/// sources with a tool (`execute_tool format_citations`), then asks a model
+/// over HTTP (see `llm` and `provider`), its answer streamed chunk by chunk
+/// into an `LlmSpan` (time to first chunk, four token types, cost). The HTTP
+/// client retries 429s and 5xx itself; a call that still fails (or whose
+/// stream breaks) is retried here with exponential backoff, up to 3 attempts,
+/// each its own LLM span.
 #[trace_workflow_node("call_llm")]
 fn call_llm(app: &App, query: &str, sources: &[String]) -> Result<(String, String), NodeError> {
-    let model = MODELS[query.len() % MODELS.len()];
-    let provider = if model.starts_with("gpt") {
-        "openai"
-    } else {
-        "anthropic"
-    };
+    llm::install_prices(&app.collector);
+    let (model, provider) = llm::MODELS[query.len() % llm::MODELS.len()];
+    let mut agent = GenAiStepSpan::invoke_agent(&app.collector, "research_agent");
+    let _current = agent.enter();
+    let tool = GenAiStepSpan::execute_tool(&app.collector, "format_citations");
     let context = format!("Documents: {}", sources.join("; "));
+    tool.finish();
     // The workflow runs on a blocking thread of the runtime: wait for the call here.
     let runtime = tokio::runtime::Handle::current();
     let mut delay = Duration::from_millis(5);
     for attempt in 0..3 {
         let start = Instant::now();
-        // Current on this thread while `block_on` polls the call: the HTTP
-        // client span is its child, the provider's server span beneath that.
-        let mut call = LlmSpan::start("chat", provider, model);
-        let mut usage = Usage::default();
-        let mut first_chunk = None;
-        let mut finish_reason = None;
-        let result = runtime.block_on(app.llm.chat(model, &context, query, |event| match event {
-            StreamEvent::Chunk => {
-                first_chunk.get_or_insert_with(|| start.elapsed());
+        let mut call = LlmSpan::start(&app.collector, GenAiOperation::Chat, provider, model);
+        // The HTTP client span is a child of the LLM span, the provider's
+        // server span beneath that.
+        let cx = call.context();
+        let mut usage = TokenUsage::default();
+        let streamed = app
+            .llm
+            .chat(model, &context, query, |event| match event {
+                StreamEvent::Chunk => call.chunk(),
+                StreamEvent::Usage(u) => {
+                    usage = u;
+                    call.set_usage(u);
+                }
+                StreamEvent::Finish(reason) => call.finish_reason(reason),
+            })
+            .with_context(cx);
+        let result = runtime.block_on(streamed);
+        match result {
+            Ok(answer) => {
+                call.finish();
+                if attempt > 0 {
+                    app.collector
+                        .record_error_recovery_success("exponential_backoff");
+                }
+                megaobs::log_llm_request!(
+                    model,
+                    usage.total_input(),
+                    usage.total_output(),
+                    start.elapsed().as_secs_f64() * 1000.0,
+                    cached_input_tokens = usage.cached_input,
+                    reasoning_tokens = usage.reasoning
+                );
+                drop(_current);
+                agent.finish();
+                let answer = format!(
+                    "{} (sources: {}; {} characters streamed)",
+                    query.trim_end_matches('?'),
+                    sources.join(", "),
+                    answer.len()
+                );
+                return Ok((model.to_string(), answer));
             }
-            StreamEvent::Usage(u) => usage = u,
-            StreamEvent::Finish(reason) => finish_reason = Some(reason.to_string()),
-        }));
-        call.record_usage(model, usage.prompt_tokens, usage.completion_tokens);
-        if let Some(reason) = finish_reason {
-            call.set_attribute(opentelemetry::KeyValue::new(
-                "gen_ai.response.finish_reasons",
-                opentelemetry::Value::Array(vec![opentelemetry::StringValue::from(reason)].into()),
-            ));
-        }
-        let answer = match result {
-            Ok(answer) => answer,
             Err(e) => {
-                call.set_attribute(opentelemetry::KeyValue::new("error.type", e.error_type()));
-                call.finish(&app.collector, Status::Error);
+                call.fail(e.error_type());
                 app.collector
                     .record_error_recovery_attempt("exponential_backoff");
                 tracing::warn!(model, attempt, error = %e, "LLM call failed, retrying with backoff");
                 std::thread::sleep(delay);
                 delay *= 2;
-                continue;
             }
-        };
-        call.finish(&app.collector, Status::Success);
-        if attempt > 0 {
-            app.collector
-                .record_error_recovery_success("exponential_backoff");
         }
-        megaobs::log_llm_request!(
-            model,
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            start.elapsed().as_secs_f64() * 1000.0,
-            time_to_first_chunk_ms = first_chunk.map_or(0.0, |d| d.as_secs_f64() * 1000.0),
-            cached_tokens = usage.cached_tokens,
-            reasoning_tokens = usage.reasoning_tokens
-        );
-        let answer = format!(
-            "{} (sources: {}; {} characters streamed)",
-            query.trim_end_matches('?'),
-            sources.join(", "),
-            answer.len()
-        );
-        return Ok((model.to_string(), answer));
     }
+    drop(_current);
+    agent.error("llm_unavailable");
     Err(NodeError(format!("{model} kept failing after 3 attempts")))
 }
 
@@ -211,9 +214,6 @@ pub fn run_workflow(app: &App, req: &ResearchRequest) -> Result<ResearchResult, 
     let id = app.next_id.fetch_add(1, Ordering::Relaxed);
     let e = analyze_query(&req.query)?;
     if let Some((kind, cached)) = cache_lookup(app, &req.query, &e) {
-        if kind == CacheHitKind::Semantic {
-            app.collector.record_llm_cache_hit(&cached.model);
-        }
         let result = ResearchResult {
             id,
             query: req.query.clone(),

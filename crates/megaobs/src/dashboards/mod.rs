@@ -2,7 +2,9 @@
 //!
 //! - [`create_dashboards`] writes the four dashboards of the original design
 //!   (`cache_dashboard.json`, `api_dashboard.json`, `orchestration_dashboard.json`,
-//!   `system_dashboard.json`) in Grafana's dashboard JSON ([`model`]), ready for
+//!   `system_dashboard.json`) and the LLM dashboard (`llm_dashboard.json`: spend,
+//!   tokens by type, time to first chunk, errors, agents and tools) in Grafana's
+//!   dashboard JSON ([`model`]), ready for
 //!   *Dashboards → New → Import* or file provisioning;
 //! - [`rules::rules`] builds the Prometheus recording and alerting rules;
 //! - [`stack::write_stack`] writes a docker-compose stack (Prometheus, Alertmanager,
@@ -20,7 +22,7 @@
 //! ```
 //! let dir = tempfile::tempdir()?;
 //! let files = megaobs::dashboards::create_dashboards(dir.path())?;
-//! assert_eq!(files.len(), 4);
+//! assert_eq!(files.len(), 5);
 //! assert!(files[0].ends_with("cache_dashboard.json"));
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
@@ -28,6 +30,7 @@
 mod api;
 mod cache;
 pub mod k8s;
+mod llm;
 pub mod model;
 mod orchestration;
 mod panel;
@@ -63,7 +66,8 @@ impl Default for DashboardOptions {
     }
 }
 
-/// The four dashboards with their file names, in the original design's order.
+/// The five dashboards with their file names: the original design's four in its
+/// order, then the LLM dashboard.
 pub fn dashboards(opts: &DashboardOptions) -> Vec<(&'static str, Dashboard)> {
     vec![
         ("cache_dashboard.json", cache::spec().build(opts)),
@@ -73,10 +77,11 @@ pub fn dashboards(opts: &DashboardOptions) -> Vec<(&'static str, Dashboard)> {
             orchestration::spec().build(opts),
         ),
         ("system_dashboard.json", system::spec().build(opts)),
+        ("llm_dashboard.json", llm::spec().build(opts)),
     ]
 }
 
-/// Writes the four dashboards into `dir` (created if needed) with default
+/// Writes the five dashboards into `dir` (created if needed) with default
 /// options; returns their paths.
 pub fn create_dashboards(dir: impl AsRef<Path>) -> Result<Vec<PathBuf>> {
     create_dashboards_with(dir, &DashboardOptions::default())
@@ -280,7 +285,7 @@ mod tests {
     fn json_round_trips_and_uids_are_stable_and_unique() {
         let all = dashboards(&DashboardOptions::default());
         let uids: std::collections::HashSet<_> = all.iter().map(|(_, d)| d.uid.clone()).collect();
-        assert_eq!(uids.len(), 4);
+        assert_eq!(uids.len(), 5);
         for (_, d) in &all {
             let json = to_json(d);
             let back: Dashboard = serde_json::from_str(&json).unwrap();

@@ -100,8 +100,14 @@ pub struct RulesOptions {
     pub api_latency_p95_seconds: f64,
     /// Workflow error ratio (error + timeout) above which an alert fires.
     pub workflow_error_ratio: f64,
-    /// LLM error ratio above which an alert fires.
+    /// LLM error ratio (failed model calls per model) above which an alert fires.
     pub llm_error_ratio: f64,
+    /// LLM spend in USD per hour (over 15 minutes, from `gen_ai_client_cost_usd_total`)
+    /// above which an alert fires.
+    pub llm_budget_usd_per_hour: f64,
+    /// Time-to-first-chunk p95 of streamed model calls, in seconds, above which
+    /// an alert fires.
+    pub llm_ttfc_p95_seconds: f64,
     /// Pending human reviews above which a growing backlog alerts.
     pub review_backlog: u32,
     /// Base of the `runbook_url` annotations; `#alert-name` is appended.
@@ -116,6 +122,8 @@ impl Default for RulesOptions {
             api_latency_p95_seconds: 2.0,
             workflow_error_ratio: 0.05,
             llm_error_ratio: 0.1,
+            llm_budget_usd_per_hour: 10.0,
+            llm_ttfc_p95_seconds: 2.0,
             review_backlog: 10,
             runbook_base_url: format!(
                 "{}/blob/main/docs/runbooks.md",
@@ -219,13 +227,21 @@ pub fn rules(opts: &RulesOptions) -> RuleFile {
             "sum by (job) (rate(cache_hits_total[15m])) / (sum by (job) (rate(cache_hits_total[15m])) + sum by (job) (rate(cache_misses_total[15m])))".into(),
         ),
         record(
-            "job_model:llm_requests_errors:ratio_rate5m",
+            "job_gen_ai_request_model:gen_ai_client_operation_errors:ratio_rate5m",
             ratio(
-                r#"llm_requests_total{status!="success"}"#,
-                "llm_requests_total",
-                "job, model",
+                r#"gen_ai_client_operation_duration_seconds_count{error_type!=""}"#,
+                "gen_ai_client_operation_duration_seconds_count",
+                "job, gen_ai_request_model",
                 "5m",
             ),
+        ),
+        record(
+            "job:gen_ai_client_cost_usd:hourly_rate15m",
+            "sum by (job) (rate(gen_ai_client_cost_usd_total[15m])) * 3600".into(),
+        ),
+        record(
+            "job_gen_ai_request_model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_5m",
+            "histogram_quantile(0.95, sum by (job, gen_ai_request_model, le) (rate(gen_ai_client_operation_time_to_first_chunk_seconds_bucket[5m])))".into(),
         ),
     ]);
 
@@ -255,6 +271,8 @@ pub fn rules(opts: &RulesOptions) -> RuleFile {
     let p95 = num(opts.api_latency_p95_seconds);
     let wf = num(opts.workflow_error_ratio);
     let llm = num(opts.llm_error_ratio);
+    let budget_usd = num(opts.llm_budget_usd_per_hour);
+    let ttfc = num(opts.llm_ttfc_p95_seconds);
     let backlog = opts.review_backlog;
     alerts.extend([
         alert(
@@ -323,12 +341,42 @@ pub fn rules(opts: &RulesOptions) -> RuleFile {
         alert(
             Alert {
                 name: "MegaAgentLlmErrorRateHigh",
-                expr: format!("job_model:llm_requests_errors:ratio_rate5m > {llm}"),
+                expr: format!(
+                    "job_gen_ai_request_model:gen_ai_client_operation_errors:ratio_rate5m > {llm}"
+                ),
                 for_: "5m",
                 severity: "warning",
-                summary: "LLM calls to {{ $labels.model }} fail often",
+                summary: "LLM calls to {{ $labels.gen_ai_request_model }} fail often",
                 description: format!(
-                    "{{{{ $value | humanizePercentage }}}} of calls to {{{{ $labels.model }}}} failed over 5 minutes (threshold {llm})."
+                    "{{{{ $value | humanizePercentage }}}} of calls to {{{{ $labels.gen_ai_request_model }}}} failed over 5 minutes (threshold {llm}); the LLM dashboard shows them by error_type."
+                ),
+            },
+            opts,
+        ),
+        alert(
+            Alert {
+                name: "MegaAgentLlmSpendOverBudget",
+                expr: format!("job:gen_ai_client_cost_usd:hourly_rate15m > {budget_usd}"),
+                for_: "15m",
+                severity: "warning",
+                summary: "LLM spend of {{ $labels.job }} is over budget",
+                description: format!(
+                    "LLM calls cost {{{{ $value | printf \"%.2f\" }}}} USD per hour at the rate of the last 15 minutes (budget {budget_usd} USD per hour)."
+                ),
+            },
+            opts,
+        ),
+        alert(
+            Alert {
+                name: "MegaAgentLlmTimeToFirstChunkHigh",
+                expr: format!(
+                    "job_gen_ai_request_model:gen_ai_client_operation_time_to_first_chunk_seconds:p95_5m > {ttfc}"
+                ),
+                for_: "10m",
+                severity: "warning",
+                summary: "{{ $labels.gen_ai_request_model }} is slow to start answering",
+                description: format!(
+                    "p95 time to first chunk of {{{{ $labels.gen_ai_request_model }}}} is {{{{ $value | humanizeDuration }}}} (threshold {ttfc} s) for 10 minutes."
                 ),
             },
             opts,

@@ -86,34 +86,34 @@ pub(crate) fn spec() -> DashboardSpec {
             ),
             timeseries(
                 "LLM request rate by model",
-                "LLM calls per second by model and outcome.",
+                "Model calls per second by model, and failed ones by error_type (the LLM dashboard has cost and streaming detail).",
             )
             .unit("reqps")
             .min(0.0)
             .query(
-                r#"sum by (model, status) (rate(llm_requests_total{$sel}[$__rate_interval]))"#,
-                "{{model}} {{status}}",
+                r#"sum by (gen_ai_request_model, error_type) (rate(gen_ai_client_operation_duration_seconds_count{$sel}[$__rate_interval]))"#,
+                "{{gen_ai_request_model}} {{error_type}}",
             ),
             timeseries(
                 "LLM latency p95 by model",
-                "95th percentile of LLM call latency by model. Points are exemplars: click one to open its trace.",
+                "95th percentile of LLM call duration by model. Points are exemplars: click one to open its trace.",
             )
             .unit("s")
             .min(0.0)
             .traced()
             .query(
-                r#"histogram_quantile(0.95, sum by (le, model) (rate(llm_request_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
-                "{{model}}",
+                r#"histogram_quantile(0.95, sum by (le, gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
+                "{{gen_ai_request_model}}",
             ),
             timeseries(
                 "LLM tokens",
-                "Tokens per second by model and type (prompt, completion): the cost driver.",
+                "Tokens per second by model and type (input, cached_input, output, reasoning): the cost driver.",
             )
             .unit("short")
             .min(0.0)
             .query(
-                r#"sum by (model, type) (rate(llm_tokens_total{$sel}[$__rate_interval]))"#,
-                "{{model}} {{type}}",
+                r#"sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{$sel}[$__rate_interval]))"#,
+                "{{gen_ai_request_model}} {{gen_ai_token_type}}",
             ),
             timeseries(
                 "Runtime workers busy",

@@ -134,14 +134,22 @@ metrics! {
         "Embedding dimensions of each vector collection.";
     VECTOR_VECTORS: Gauge "vector_store_vectors" ["collection"] "vector_store"
         "Vectors stored in each collection.";
-    LLM_REQUESTS: Counter "llm_requests_total" ["model", "status"] "llm"
-        "LLM requests by model and outcome.";
-    LLM_DURATION: Histogram "llm_request_duration_seconds" ["model"] "llm"
-        "LLM request latency by model.";
-    LLM_TOKENS: Counter "llm_tokens_total" ["model", "type"] "llm"
-        "LLM tokens by model and type (prompt, completion).";
-    LLM_CACHE_HITS: Counter "llm_cache_hits_total" ["model"] "llm"
-        "LLM calls answered from cache instead of the model.";
+    GENAI_DURATION: Histogram "gen_ai_client_operation_duration_seconds" ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"] "genai"
+        "Duration of GenAI model calls (OpenTelemetry gen_ai.client.operation.duration); error_type only on failed calls.";
+    GENAI_TOKENS: Histogram "gen_ai_client_token_usage" ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"] "genai"
+        "Tokens per GenAI model call by disjoint type: input (uncached), cached_input, output, reasoning (OpenTelemetry gen_ai.client.token.usage).";
+    GENAI_TTFC: Histogram "gen_ai_client_operation_time_to_first_chunk_seconds" ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"] "genai"
+        "Time from sending a streamed GenAI request to receiving its first chunk.";
+    GENAI_TPOC: Histogram "gen_ai_client_operation_time_per_output_chunk_seconds" ["gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model"] "genai"
+        "Time between consecutive chunks of a streamed GenAI response, one observation per chunk after the first.";
+    GENAI_COST: Counter "gen_ai_client_cost_usd_total" ["gen_ai_provider_name", "gen_ai_request_model", "gen_ai_token_type"] "genai"
+        "USD spent on GenAI model calls by token type: tokens times the LLM_PRICES price per million tokens, divided by 1e6.";
+    GENAI_UNPRICED: Counter "gen_ai_client_unpriced_operations_total" ["gen_ai_provider_name", "gen_ai_request_model"] "genai"
+        "GenAI model calls with token usage whose model has no price in LLM_PRICES (they get no cost; each model is warned about once).";
+    GENAI_AGENT_DURATION: Histogram "gen_ai_invoke_agent_duration_seconds" ["gen_ai_agent_name", "error_type"] "genai"
+        "Duration of agent invocations (invoke_agent spans); error_type only on failures.";
+    GENAI_TOOL_DURATION: Histogram "gen_ai_execute_tool_duration_seconds" ["gen_ai_tool_name", "error_type"] "genai"
+        "Duration of tool executions (execute_tool spans); error_type only on failures.";
     PROCESS_CPU: Counter "process_cpu_seconds_total" [] "system"
         "User and system CPU time of this process.";
     PROCESS_RSS: Gauge "process_resident_memory_bytes" [] "system"

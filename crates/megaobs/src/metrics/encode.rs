@@ -124,6 +124,18 @@ impl<'a> Encoder<'a> {
     }
 
     pub fn histogram(&mut self, d: &MetricDesc, labels: &[&str], h: &Histogram) {
+        self.histogram_keys(d, d.labels, labels, h);
+    }
+
+    /// A histogram sample set with only some of the family's label names
+    /// (e.g. without `error_type` on successes).
+    pub fn histogram_keys(
+        &mut self,
+        d: &MetricDesc,
+        keys: &[&str],
+        labels: &[&str],
+        h: &Histogram,
+    ) {
         debug_assert_eq!(d.kind, MetricKind::Histogram);
         let mut cumulative = 0u64;
         let bounds = h.bounds();
@@ -135,7 +147,7 @@ impl<'a> Encoder<'a> {
             } else {
                 le_buf.format(bounds[i])
             };
-            self.sample_start_suffixed(d.name, "_bucket", d.labels, labels, Some(le));
+            self.sample_start_suffixed(d.name, "_bucket", keys, labels, Some(le));
             self.u64(cumulative);
             if self.format == Format::OpenMetrics {
                 if let Some(e) = h.exemplar(i) {
@@ -144,10 +156,10 @@ impl<'a> Encoder<'a> {
             }
             self.out.push('\n');
         }
-        self.sample_start_suffixed(d.name, "_sum", d.labels, labels, None);
+        self.sample_start_suffixed(d.name, "_sum", keys, labels, None);
         self.f64(h.sum());
         self.out.push('\n');
-        self.sample_start_suffixed(d.name, "_count", d.labels, labels, None);
+        self.sample_start_suffixed(d.name, "_count", keys, labels, None);
         self.u64(cumulative);
         self.out.push('\n');
     }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::exemplar::{self, Exemplar, ExemplarSlot};
+use super::exemplar::{self, Exemplar, ExemplarSlot, SpanRef};
 use super::stripe::{self, Line, CELLS_PER_LINE};
 
 /// Bucket upper bounds shared by every histogram of one metric.
@@ -133,8 +133,33 @@ impl Histogram {
         self.observe_units(to_units(v, self.buckets.scale), None);
     }
 
+    /// Records a duration with `exemplar` as its exemplar, instead of the span
+    /// current on this thread (for guards whose span is not current).
     #[inline]
-    fn observe_units(&self, units: u64, extra: Option<usize>) {
+    pub(crate) fn observe_duration_exemplar(&self, d: Duration, exemplar: Option<SpanRef>) {
+        let units = duration_units(d);
+        let idx = self.add_units(units, None);
+        if let (Some(slots), Some(span)) = (&self.exemplars, exemplar) {
+            slots[idx].offer(span, units as f64 / self.buckets.per_unit);
+        }
+    }
+
+    /// Adds observations counted elsewhere: `counts[i]` more in bucket `i`
+    /// (non-cumulative, the last is `+Inf`) and `sum_units` to the sum, in the
+    /// histogram's stored units. Extra entries of `counts` are ignored.
+    pub(crate) fn merge(&self, counts: &[u32], sum_units: u64) {
+        let nb = self.buckets.scaled.len() + 1;
+        let s = stripe::current(self.stripes);
+        for (i, c) in counts.iter().take(nb).enumerate() {
+            if *c > 0 {
+                self.cell(s, i).fetch_add(u64::from(*c), Ordering::Relaxed);
+            }
+        }
+        self.cell(s, nb).fetch_add(sum_units, Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn add_units(&self, units: u64, extra: Option<usize>) -> usize {
         let nb = self.buckets.scaled.len() + 1;
         let idx = self.buckets.scaled.partition_point(|b| *b < units);
         let s = stripe::current(self.stripes);
@@ -143,6 +168,12 @@ impl Histogram {
         if let Some(e) = extra {
             self.cell(s, nb + 1 + e).fetch_add(1, Ordering::Relaxed);
         }
+        idx
+    }
+
+    #[inline]
+    fn observe_units(&self, units: u64, extra: Option<usize>) {
+        let idx = self.add_units(units, extra);
         if let Some(slots) = &self.exemplars {
             if let Some(span) = exemplar::current_span() {
                 slots[idx].offer(span, units as f64 / self.buckets.per_unit);

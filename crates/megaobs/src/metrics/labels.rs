@@ -40,7 +40,7 @@ macro_rules! label_enum {
 }
 
 label_enum! {
-    /// Outcome of a workflow, a workflow node, an LLM call or a store operation.
+    /// Outcome of a workflow, a workflow node or a store operation.
     Status {
         /// Completed as intended.
         Success => "success",
@@ -64,12 +64,43 @@ label_enum! {
 }
 
 label_enum! {
-    /// Which tokens an LLM count is about (`llm_tokens_total{type}`).
-    TokenType {
-        /// Input (prompt) tokens.
-        Prompt => "prompt",
-        /// Output (completion) tokens.
-        Completion => "completion",
+    /// Which tokens a GenAI count is about (`gen_ai_token_type`). The four types
+    /// are disjoint: a token is counted under exactly one, and each is billed at
+    /// its own price (see [`TokenUsage`](super::TokenUsage) for how provider
+    /// usage fields map onto them).
+    GenAiTokenType {
+        /// Input (prompt) tokens not served from the provider's prompt cache,
+        /// billed at the input price.
+        Input => "input",
+        /// Input tokens served from the provider's prompt cache (billed at the
+        /// cached-input price, typically a tenth of the input price).
+        CachedInput => "cached_input",
+        /// Visible output tokens.
+        Output => "output",
+        /// Hidden reasoning output tokens (billed as output by most providers).
+        Reasoning => "reasoning",
+    }
+}
+
+impl GenAiTokenType {
+    /// The type named `s` (`input`, `cached_input`, `output`, `reasoning`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|t| t.as_str() == s)
+    }
+}
+
+label_enum! {
+    /// The GenAI operation of a model call (`gen_ai.operation.name`), as the
+    /// OpenTelemetry GenAI conventions name them.
+    GenAiOperation {
+        /// Chat completion (`chat`), e.g. OpenAI Chat Completions, Anthropic Messages.
+        Chat => "chat",
+        /// Legacy text completion (`text_completion`).
+        TextCompletion => "text_completion",
+        /// Multimodal content generation (`generate_content`), e.g. Gemini.
+        GenerateContent => "generate_content",
+        /// Embeddings (`embeddings`).
+        Embeddings => "embeddings",
     }
 }
 

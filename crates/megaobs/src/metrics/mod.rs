@@ -3,7 +3,7 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use megaobs::metrics::{self, Format, Status, WorkflowTimer};
+//! use megaobs::metrics::{self, Format, GenAiOperation, Status, TokenUsage, WorkflowTimer};
 //!
 //! let collector = metrics::metrics(); // the process-wide collector
 //! collector.record_workflow_node("research_workflow", "analyze_query", Status::Success);
@@ -11,10 +11,13 @@
 //!     let mut timer = WorkflowTimer::new(collector, "research_workflow");
 //!     timer.set_status(Status::Success);
 //! } // recorded here
-//! collector.record_llm_request("claude-3-opus", Status::Success, Duration::from_millis(2500), 150, 300);
+//! collector.record_gen_ai_operation(
+//!     GenAiOperation::Chat, "anthropic", "claude-3-opus", Duration::from_millis(2500), None,
+//!     &TokenUsage::from_anthropic(150, 0, 0, 300),
+//! );
 //!
 //! let body = collector.encode(Format::OpenMetrics);
-//! assert!(body.contains("llm_tokens_total{model=\"claude-3-opus\",type=\"completion\"} 300"));
+//! assert!(body.contains(r#"gen_ai_client_token_usage_sum{gen_ai_operation_name="chat",gen_ai_provider_name="anthropic",gen_ai_request_model="claude-3-opus",gen_ai_token_type="output"} 300"#));
 //! assert!(body.ends_with("# EOF\n"));
 //! ```
 //!
@@ -36,16 +39,18 @@
 mod api;
 mod cache;
 pub mod catalog;
+mod chunks;
 mod config;
 mod database;
 mod encode;
 mod exemplar;
+mod genai;
 mod histogram;
 mod http_client;
 pub(crate) mod internal;
 mod label_map;
 mod labels;
-mod llm;
+mod prices;
 mod process;
 mod routing;
 #[cfg(feature = "tokio")]
@@ -65,13 +70,20 @@ use std::sync::{Arc, OnceLock};
 use parking_lot::Mutex;
 use prometheus_client::registry::Registry;
 
+#[cfg(feature = "tracing")]
+pub(crate) use chunks::ChunkTimes;
 pub use config::MetricsConfig;
 pub use encode::Format;
 pub use exemplar::{set_exemplar_source, ExemplarSource, SpanRef};
+pub use genai::TokenUsage;
+#[cfg(feature = "tracing")]
+pub(crate) use genai::{ModelSeries, StepKind, StepSeries};
 pub use label_map::{MAX_LABEL_VALUE_BYTES, OVERFLOW_LABEL_VALUE};
 pub use labels::{
-    CacheHitKind, CacheOperation, ConnectionState, HttpMethod, ReviewDecision, Status, TokenType,
+    CacheHitKind, CacheOperation, ConnectionState, GenAiOperation, GenAiTokenType, HttpMethod,
+    ReviewDecision, Status,
 };
+pub use prices::{ModelPrice, PriceErrorKind, PriceTable, PriceTableError};
 #[cfg(feature = "axum")]
 pub use scrape::{DEFAULT_MAX_CONCURRENT_SCRAPES, DEFAULT_SCRAPE_CACHE};
 #[cfg(feature = "axum")]
@@ -128,7 +140,7 @@ struct Inner {
     http_client: http_client::HttpClientMetrics,
     database: database::DatabaseMetrics,
     vector_store: vector_store::VectorStoreMetrics,
-    llm: llm::LlmMetrics,
+    genai: genai::GenAiMetrics,
     #[cfg(feature = "tokio")]
     runtime: runtime::RuntimeSource,
     internal: internal::InternalMetrics,
@@ -175,9 +187,18 @@ pub struct MetricsCollectorBuilder {
     registries: Vec<Registry>,
     scrape_cache: std::time::Duration,
     max_concurrent_scrapes: usize,
+    prices: prices::PriceTable,
 }
 
 impl MetricsCollectorBuilder {
+    /// The LLM price table that `gen_ai_client_cost_usd_total` is computed
+    /// with (default: empty, every model unpriced). See [`PriceTable`] and
+    /// [`MetricsConfig::prices`] (`LLM_PRICES`).
+    pub fn prices(mut self, prices: PriceTable) -> Self {
+        self.prices = prices;
+        self
+    }
+
     /// Cap on distinct values per label of each metric (default
     /// [`DEFAULT_MAX_LABEL_VALUES`]; at least 1).
     pub fn max_label_values(mut self, cap: usize) -> Self {
@@ -228,7 +249,7 @@ impl MetricsCollectorBuilder {
             http_client: http_client::HttpClientMetrics::new(&mut g),
             database: database::DatabaseMetrics::new(&mut g),
             vector_store: vector_store::VectorStoreMetrics::new(&mut g),
-            llm: llm::LlmMetrics::new(&mut g),
+            genai: genai::GenAiMetrics::new(&mut g, self.prices),
             #[cfg(feature = "tokio")]
             runtime: runtime::RuntimeSource::default(),
             internal: internal::InternalMetrics::default(),
@@ -276,6 +297,7 @@ impl MetricsCollector {
             registries: Vec::new(),
             scrape_cache: std::time::Duration::from_secs(1),
             max_concurrent_scrapes: 16,
+            prices: PriceTable::new(),
         }
     }
 
@@ -302,7 +324,7 @@ impl MetricsCollector {
         i.http_client.encode(&mut enc);
         i.database.encode(&mut enc);
         i.vector_store.encode(&mut enc);
-        i.llm.encode(&mut enc);
+        i.genai.encode(&mut enc);
         if i.process_metrics {
             if let Some(p) = process::ProcessStats::read() {
                 p.encode(&mut enc);

@@ -179,13 +179,11 @@ impl TracingContextBuilder {
     /// Starts the span without making it current; returns its context (for
     /// futures). The name travels in the context, since no thread owns the span.
     pub fn start_detached(self) -> Option<Context> {
-        let (cx, span_id, name) = self.open()?;
-        Some(cx.with_value(SpanName { span_id, name }))
+        self.start_detached_with(|_| {})
     }
 
     /// [`Self::start_detached`], with `more` adding attributes only if the span
-    /// is sampled (client spans build theirs from the URL, which costs).
-    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    /// is sampled.
     pub(crate) fn start_detached_with(
         self,
         more: impl FnOnce(&mut Vec<KeyValue>),
@@ -208,11 +206,6 @@ impl TracingContext {
 
     fn disabled() -> Self {
         Self { cx: None }
-    }
-
-    /// The context, if a span is recording (tracing on and sampled).
-    pub(crate) fn context_if_any(&self) -> Option<Context> {
-        self.is_recording().then(|| self.context())
     }
 
     /// A builder for a span named `name`.

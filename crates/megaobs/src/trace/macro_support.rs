@@ -43,6 +43,8 @@ impl Outcome {
 pub struct SpanScope {
     span: Option<ActiveSpan>,
     node: Option<(Cow<'static, str>, &'static str)>,
+    /// A node marked as an agent step or a tool call, and when it started.
+    step: Option<(GenAiStep, std::time::Instant)>,
     finished: bool,
 }
 
@@ -54,30 +56,62 @@ impl SpanScope {
             return Self {
                 span: None,
                 node: None,
+                step: None,
                 finished: false,
             };
         }
         Self {
             span: TracingContext::builder(name).start_active(),
             node: None,
+            step: None,
             finished: false,
         }
     }
 
     /// A span for a workflow node, with `workflow.name` and `workflow.node`.
     pub fn node(name: &'static str, workflow: Option<&'static str>) -> Self {
+        Self::node_inner(name, workflow, None)
+    }
+
+    /// A workflow node that is also an agent step (`invoke_agent {name}`) or
+    /// a tool call (`execute_tool {name}`): the span gets that name and the
+    /// GenAI attributes, and the step's duration histogram is recorded too.
+    pub fn node_step(name: &'static str, workflow: Option<&'static str>, step: GenAiStep) -> Self {
+        Self::node_inner(name, workflow, Some(step))
+    }
+
+    fn node_inner(
+        name: &'static str,
+        workflow: Option<&'static str>,
+        step: Option<GenAiStep>,
+    ) -> Self {
         let workflow: Cow<'static, str> = match workflow {
             Some(w) => Cow::Borrowed(w),
             None => Context::map_current(|cx| cx.get::<WorkflowName>().map(|w| w.0.clone()))
                 .unwrap_or(Cow::Borrowed("unknown")),
         };
-        let span = TracingContext::builder(name)
+        let span_name: Cow<'static, str> = match step {
+            None => Cow::Borrowed(name),
+            Some(GenAiStep::Agent) => Cow::Owned(format!("invoke_agent {name}")),
+            Some(GenAiStep::Tool) => Cow::Owned(format!("execute_tool {name}")),
+        };
+        let mut builder = TracingContext::builder(span_name)
             .attribute("workflow.name", workflow.to_string())
-            .attribute("workflow.node", name)
-            .start_active();
+            .attribute("workflow.node", name);
+        builder = match step {
+            None => builder,
+            Some(GenAiStep::Agent) => builder
+                .attribute("gen_ai.operation.name", "invoke_agent")
+                .attribute("gen_ai.agent.name", name),
+            Some(GenAiStep::Tool) => builder
+                .attribute("gen_ai.operation.name", "execute_tool")
+                .attribute("gen_ai.tool.name", name)
+                .attribute("gen_ai.tool.type", "function"),
+        };
         Self {
-            span,
+            span: builder.start_active(),
             node: Some((workflow, name)),
+            step: step.map(|s| (s, std::time::Instant::now())),
             finished: false,
         }
     }
@@ -116,6 +150,12 @@ impl SpanScope {
     fn end(&mut self, outcome: Outcome) {
         self.finished = true;
         let failed = matches!(outcome, Outcome::Err(_));
+        let error_type = if std::thread::panicking() {
+            Some(super::genai::ERROR_PANIC)
+        } else {
+            failed.then_some("error")
+        };
+        self.record_step(error_type);
         if let Some(active) = &self.span {
             let span = active.context().span();
             if let Outcome::Err(message) = &outcome {
@@ -156,6 +196,35 @@ impl SpanScope {
             span.set_status(Status::Unset);
             span.end();
             self.finished = true;
+            self.record_step(Some(super::genai::ERROR_CANCELLED));
+        } else {
+            self.record_step(Some(super::genai::ERROR_CANCELLED));
         }
     }
+
+    /// Records the step's duration once, if the node is an agent step or a tool call.
+    fn record_step(&mut self, error_type: Option<&str>) {
+        let Some((step, start)) = self.step.take() else {
+            return;
+        };
+        let Some((_, name)) = &self.node else {
+            return;
+        };
+        let collector = crate::metrics::metrics();
+        match step {
+            GenAiStep::Agent => {
+                collector.record_agent_invocation(name, start.elapsed(), error_type)
+            }
+            GenAiStep::Tool => collector.record_tool_execution(name, start.elapsed(), error_type),
+        }
+    }
+}
+
+/// What `#[trace_workflow_node("name", agent)]` / `(…, tool)` marks a node as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenAiStep {
+    /// An agent step: `invoke_agent {name}`, `gen_ai_invoke_agent_duration_seconds`.
+    Agent,
+    /// A tool call: `execute_tool {name}`, `gen_ai_execute_tool_duration_seconds`.
+    Tool,
 }

@@ -1,6 +1,6 @@
 //! The tracing pillar: OpenTelemetry spans exported to the console, Jaeger,
 //! Zipkin or any OTLP backend, from megaobs' own span API ([`TracingContext`],
-//! [`LlmSpan`]) and from any code instrumented with `tracing`.
+//! [`LlmSpan`], [`GenAiStepSpan`]) and from any code instrumented with `tracing`.
 //!
 //! ```no_run
 //! use megaobs::trace::{TracingConfig, TracingContext, TracingExporter};
@@ -59,7 +59,7 @@ pub use context::{
     add_span_event, current_context, current_span_id, current_trace_id, set_span_attribute,
     TracingContext, TracingContextBuilder,
 };
-pub use genai::LlmSpan;
+pub use genai::{GenAiStepSpan, LlmSpan, ERROR_CANCELLED, ERROR_PANIC};
 #[cfg(feature = "logging")]
 pub(crate) use layer::OtelBridge;
 pub use layer::{TracingLayer, TracingLayerBuilder};

@@ -122,14 +122,49 @@ pub fn record_every_family(c: &MetricsCollector) {
     c.record_database_query("select_documents", Status::Error, d(9));
     c.record_vector_store_operation("search", Status::Success, d(8));
     c.set_vector_store_collection("research_documents", 384, 1200);
-    c.record_llm_request(
+    c.set_prices(megaobs::metrics::PriceTable::new().with_model(
         "claude-3-opus",
-        Status::Success,
+        megaobs::metrics::ModelPrice::new(15.0, Some(1.5), 75.0, None),
+    ));
+    c.record_gen_ai_operation(
+        megaobs::metrics::GenAiOperation::Chat,
+        "anthropic",
+        "claude-3-opus",
         Duration::from_millis(2500),
-        150,
-        300,
+        None,
+        &megaobs::metrics::TokenUsage::from_anthropic(150, 0, 0, 300),
     );
-    c.record_llm_cache_hit("claude-3-opus");
+    c.record_gen_ai_operation(
+        megaobs::metrics::GenAiOperation::Chat,
+        "anthropic",
+        "claude-3-opus",
+        Duration::from_millis(900),
+        Some("timeout"),
+        &megaobs::metrics::TokenUsage::default(),
+    );
+    c.record_gen_ai_operation(
+        megaobs::metrics::GenAiOperation::Chat,
+        "openai",
+        "gpt-unpriced",
+        Duration::from_millis(900),
+        None,
+        &megaobs::metrics::TokenUsage::from_openai(100, 20, 50, 5),
+    );
+    #[cfg(feature = "tracing")]
+    {
+        let mut call = megaobs::trace::LlmSpan::start(
+            c,
+            megaobs::metrics::GenAiOperation::Chat,
+            "anthropic",
+            "claude-3-opus",
+        );
+        for _ in 0..3 {
+            call.chunk();
+        }
+        call.finish();
+    }
+    c.record_agent_invocation("researcher", Duration::from_millis(3000), None);
+    c.record_tool_execution("web_search", Duration::from_millis(300), Some("timeout"));
     c.observe_tokio_runtime(runtime().handle().clone());
 }
 

@@ -1,0 +1,4 @@
+#[megaobs::trace_workflow_node("search", tools)]
+fn search() {}
+
+fn main() {}
