@@ -384,11 +384,27 @@ pub fn rules(opts: &RulesOptions) -> RuleFile {
         alert(
             Alert {
                 name: "MegaAgentTargetDown",
-                expr: format!("up{{job=\"{}\"}} == 0", opts.job),
+                // The whole service: no replica of the job answers its scrape.
+                expr: format!("sum by (job) (up{{job=\"{}\"}}) == 0", opts.job),
                 for_: "2m",
                 severity: "critical",
-                summary: "Prometheus cannot scrape {{ $labels.instance }}",
-                description: "The scrape of {{ $labels.job }} at {{ $labels.instance }} has failed for 2 minutes: the service is down or /metrics is unreachable.".into(),
+                summary: "{{ $labels.job }} is down: no replica answers",
+                description: "Every scrape of {{ $labels.job }} has failed for 2 minutes: the service is down or /metrics is unreachable on all its replicas.".into(),
+            },
+            opts,
+        ),
+        alert(
+            Alert {
+                name: "MegaAgentReplicaDown",
+                // Some replicas down while others serve (all down is TargetDown).
+                expr: format!(
+                    "count by (job) (up{{job=\"{job}\"}} == 0) > 0 and on (job) sum by (job) (up{{job=\"{job}\"}}) > 0",
+                    job = opts.job
+                ),
+                for_: "5m",
+                severity: "warning",
+                summary: "{{ $value }} replica(s) of {{ $labels.job }} down",
+                description: "{{ $value }} replica(s) of {{ $labels.job }} have failed their scrapes for 5 minutes while the others serve: the fleet runs with less capacity and no margin.".into(),
             },
             opts,
         ),
