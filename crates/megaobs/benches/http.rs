@@ -134,6 +134,7 @@ fn client_pair(c: &mut Criterion) {
     let addr = loopback_server();
     let url = format!("http://{addr}/v1/items/1");
     let bare = reqwest::Client::new();
+    let bare_mw = reqwest_middleware::ClientBuilder::new(reqwest::Client::new()).build();
     let observed = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(megaobs::client::HttpClientMiddleware::new())
         .build();
@@ -156,6 +157,31 @@ fn client_pair(c: &mut Criterion) {
             r.bytes().await.expect("a body");
         })
     };
+    // The same client with no middleware: what reqwest-middleware itself costs
+    // is then apart from what HttpClientMiddleware adds.
+    let plain_middleware_call = || {
+        rt.block_on(async {
+            let r = bare_mw
+                .get(&url)
+                .with_extension(megaobs::client::UrlTemplate::new("/v1/items/{id}"))
+                .send()
+                .await
+                .expect("the server answers");
+            assert!(r.status().is_success());
+            r.bytes().await.expect("a body");
+        })
+    };
+    let k2: [&dyn Fn(); 2] = [&plain_middleware_call, &observed_call];
+    let group = "http_client_middleware_over_reqwest_middleware";
+    let mut g = c.benchmark_group(group);
+    for (i, name) in ["reqwest_middleware", "http_client_middleware"]
+        .into_iter()
+        .enumerate()
+    {
+        g.bench_function(name, |b| common::interleaved(b, k2, i));
+        common::record_pair(group, name);
+    }
+    g.finish();
     let kinds: [&dyn Fn(); 2] = [&bare_call, &observed_call];
     let group = "http_client_call_rate_0.1";
     let mut g = c.benchmark_group(group);

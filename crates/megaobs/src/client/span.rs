@@ -115,13 +115,13 @@ impl<'a> HttpClientSpanBuilder<'a> {
         let method = HttpMethod::parse(self.method.as_str());
         let target = self.target;
         let cx = crate::trace::tracer().and_then(|_| {
-            let method_name = match method {
-                HttpMethod::Other => "HTTP",
-                m => m.as_str(),
-            };
             let name: Cow<'static, str> = match &self.template {
-                Some(t) => Cow::Owned(format!("{method_name} {t}")),
-                None => Cow::Borrowed(method_name),
+                // Kept once per method and template, as for server spans.
+                Some(t) => crate::trace::span_name::span_name(method, t),
+                None => Cow::Borrowed(match method {
+                    HttpMethod::Other => "HTTP",
+                    m => m.as_str(),
+                }),
             };
             let mut builder = TracingContext::builder(name).kind(SpanKind::Client);
             if let Some(parent) = self.parent {

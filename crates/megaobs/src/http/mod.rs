@@ -40,7 +40,6 @@ mod observe;
 mod rate_limit;
 mod routes;
 mod server;
-mod span_name;
 
 pub use config::ApiConfig;
 pub use connections::{CountConnections, CountedConnection};

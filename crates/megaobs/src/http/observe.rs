@@ -12,9 +12,9 @@ use opentelemetry::trace::{SpanKind, Status, TraceContextExt};
 use opentelemetry::{KeyValue, Value};
 use tower::{Layer, Service};
 
-use super::span_name::span_name;
 use super::UNMATCHED_ROUTE;
 use crate::metrics::{HttpMethod, MetricsCollector};
+use crate::trace::span_name::span_name;
 use crate::trace::{extract_context_any, ActiveSpan, TracingContext};
 
 /// Longest `http.request.method_original` kept (a client chooses it).

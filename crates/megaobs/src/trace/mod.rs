@@ -43,6 +43,8 @@ mod layer;
 mod pipeline;
 mod propagation;
 mod sampling;
+#[cfg(any(feature = "axum", feature = "client"))]
+pub(crate) mod span_name;
 #[cfg(feature = "zipkin")]
 mod zipkin;
 

@@ -1,4 +1,5 @@
-//! Server span names (`METHOD /route`), built once per method and route.
+//! HTTP span names (`METHOD /route`, server and client), built once per method
+//! and route template.
 //!
 //! Every request needs its span's name, sampled or not (log lines written while
 //! handling it are named after it), and formatting it costs an allocation and a
@@ -13,8 +14,8 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::LazyLock;
 
+use foldhash::HashMap;
 use parking_lot::Mutex;
-use rustc_hash::FxHashMap;
 
 use crate::metrics::HttpMethod;
 
@@ -24,13 +25,13 @@ const METHODS: usize = HttpMethod::Other.index() + 1;
 
 /// Every name kept, shared by all threads (only touched on a thread's first
 /// request for a method and route).
-static KEPT: LazyLock<Mutex<FxHashMap<String, &'static str>>> =
-    LazyLock::new(|| Mutex::new(FxHashMap::default()));
+static KEPT: LazyLock<Mutex<HashMap<String, &'static str>>> =
+    LazyLock::new(|| Mutex::new(HashMap::default()));
 
 thread_local! {
     /// Route → its names by method, for this thread.
-    static BY_ROUTE: RefCell<FxHashMap<Box<str>, [Option<&'static str>; METHODS]>> =
-        RefCell::new(FxHashMap::default());
+    static BY_ROUTE: RefCell<HashMap<Box<str>, [Option<&'static str>; METHODS]>> =
+        RefCell::new(HashMap::default());
 }
 
 /// `"{method} {route}"`, borrowed from the kept names when possible. A method
