@@ -299,6 +299,20 @@ fn client_spans_parent_server_spans_with_redacted_urls_resends_and_exact_metrics
     assert_eq!(count("503"), Some(2.0));
     assert_eq!(count("404"), Some(1.0));
     assert_eq!(count("error"), Some(4.0));
+    // Latency exemplars are the requests' own CLIENT spans.
+    let om = collector.encode(megaobs::metrics::Format::OpenMetrics);
+    let exemplar_spans: Vec<&str> = om
+        .lines()
+        .filter(|l| l.starts_with("http_client_request_duration_seconds_bucket"))
+        .filter_map(|l| l.split("span_id=\"").nth(1)?.get(..16))
+        .collect();
+    assert!(!exemplar_spans.is_empty(), "{om}");
+    for id in &exemplar_spans {
+        assert!(
+            clients.iter().any(|c| c.span_id == *id),
+            "exemplar span {id} is not a client span"
+        );
+    }
     let (_, findings) = common::promtool_check_metrics(&text);
     assert!(
         common::unexpected_findings(&findings).is_empty(),

@@ -4,10 +4,10 @@
 //!
 //! The same rules and dashboards as the single-host stack, in the shapes those
 //! operators read: a `PrometheusRule` with exactly the groups of
-//! [`rules`](super::rules::rules), a `ServiceMonitor` (a `PodMonitor` in
+//! [`rules`], a `ServiceMonitor` (a `PodMonitor` in
 //! `alternatives/`) negotiating OpenMetrics so exemplars survive, the
 //! dashboards as ConfigMaps labeled `grafana_dashboard: "1"` and byte-equal to
-//! [`dashboards`](super::dashboards); a two-tier Collector gateway (a
+//! [`dashboards`]; a two-tier Collector gateway (a
 //! `loadbalancing` tier routing by trace id to a `tail_sampling` tier found
 //! through a headless Service: tail sampling needs every span of a trace on one
 //! collector); and the example service's Deployment and Service.
