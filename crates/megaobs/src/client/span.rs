@@ -130,7 +130,7 @@ impl<'a> HttpClientSpanBuilder<'a> {
             let template = self.template;
             let resend_count = self.resend_count;
             let method_original = self.method;
-            builder.start_detached_with(|attributes| {
+            builder.start_unnamed_with(|attributes| {
                 attributes.reserve(8);
                 match method {
                     HttpMethod::Other => {

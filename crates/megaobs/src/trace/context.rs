@@ -182,6 +182,19 @@ impl TracingContextBuilder {
         self.start_detached_with(|_| {})
     }
 
+    /// Starts the span without making it current and without carrying its
+    /// name for log lines: for spans around a call into a client library (an
+    /// outgoing request), where no application code logs, and a context value
+    /// per call would cost an allocation. `more` adds attributes only if the
+    /// span is sampled.
+    #[cfg_attr(not(feature = "client"), allow(dead_code))]
+    pub(crate) fn start_unnamed_with(
+        self,
+        more: impl FnOnce(&mut Vec<KeyValue>),
+    ) -> Option<Context> {
+        self.open_with(more).map(|(cx, _, _)| cx)
+    }
+
     /// [`Self::start_detached`], with `more` adding attributes only if the span
     /// is sampled.
     pub(crate) fn start_detached_with(
