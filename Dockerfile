@@ -21,6 +21,8 @@ COPY --from=build --chown=65532:65532 /out/logs /var/log/megaobs
 ENV LOG_DIR=/var/log/megaobs
 USER 65532:65532
 EXPOSE 8000
-# Listen on every interface (the default 127.0.0.1 is unreachable from outside
-# the container); stops gracefully on SIGTERM (docker stop, Kubernetes).
-ENTRYPOINT ["/usr/local/bin/observability_example", "--listen", "0.0.0.0:8000"]
+# Stops gracefully on SIGTERM (docker stop, Kubernetes). The default arguments
+# listen on every interface (127.0.0.1 is unreachable from outside the
+# container); arguments given to `docker run` or a pod's `args` replace them.
+ENTRYPOINT ["/usr/local/bin/observability_example"]
+CMD ["--listen", "0.0.0.0:8000"]

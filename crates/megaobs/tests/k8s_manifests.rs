@@ -16,6 +16,13 @@ use megaobs::dashboards::rules::{rules, RuleFile, RulesOptions};
 use megaobs::dashboards::{dashboards, DashboardOptions};
 use serde_yaml_ng::Value;
 
+/// The built example binary (`cargo test` builds examples before tests).
+fn example_binary() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
+    dir.join("examples").join("observability_example")
+}
+
 fn validator() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/validate_k8s.py")
 }
@@ -255,15 +262,40 @@ fn the_dockerfile_builds_the_example_and_runs_it_non_root() {
         "{user}"
     );
     let entry = text.lines().find(|l| l.starts_with("ENTRYPOINT")).unwrap();
-    assert!(
-        entry.contains("/usr/local/bin/observability_example"),
-        "{entry}"
+    assert_eq!(
+        entry,
+        r#"ENTRYPOINT ["/usr/local/bin/observability_example"]"#
     );
+    // Default arguments in CMD, which a pod's `args` replace (the Deployment
+    // passes its own --listen: one in ENTRYPOINT too would be given twice,
+    // which the example refuses).
+    let cmd = text.lines().find(|l| l.starts_with("CMD")).unwrap();
+    let listen = format!("0.0.0.0:{}", megaobs::dashboards::k8s::EXAMPLE_PORT);
+    assert!(cmd.contains(&listen), "{cmd}");
+    let dir = tempfile::tempdir().unwrap();
+    write_k8s(dir.path(), &K8sOptions::default()).unwrap();
+    let example = documents(&dir.path().join("example-service.yaml"));
+    let args: Vec<String> = example[0]["spec"]["template"]["spec"]["containers"][0]["args"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        args.iter().filter(|a| *a == "--listen").count(),
+        1,
+        "{args:?}"
+    );
+    assert!(args.contains(&listen), "{args:?}");
+    // The arguments the Deployment passes are ones the example accepts.
+    let out = std::process::Command::new(example_binary())
+        .args(&args)
+        .arg("--help")
+        .output()
+        .unwrap();
     assert!(
-        entry.contains(&format!(
-            "0.0.0.0:{}",
-            megaobs::dashboards::k8s::EXAMPLE_PORT
-        )),
-        "{entry}"
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
