@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 
 use super::rules::{rules, RulesOptions};
 use super::stack::COLLECTOR_IMAGE;
-use super::{dashboards, to_json, write_file, DashboardOptions};
+use super::{dashboards, to_json, DashboardOptions};
 use crate::Result;
 
 /// The example service's container image (built from the repository's
@@ -459,13 +459,5 @@ pub fn k8s_files(o: &K8sOptions) -> Vec<(PathBuf, String)> {
 
 /// Writes the manifests into `dir` (created if needed); returns the files written.
 pub fn write_k8s(dir: impl AsRef<Path>, o: &K8sOptions) -> Result<Vec<PathBuf>> {
-    let dir = dir.as_ref();
-    k8s_files(o)
-        .into_iter()
-        .map(|(rel, contents)| {
-            let path = dir.join(rel);
-            write_file(&path, &contents)?;
-            Ok(path)
-        })
-        .collect()
+    super::write_files(dir.as_ref(), k8s_files(o))
 }

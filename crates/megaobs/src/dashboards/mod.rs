@@ -103,6 +103,19 @@ pub fn create_dashboards_with(
         .collect()
 }
 
+/// Writes `files` (paths relative to `dir`, created if needed); returns the
+/// paths written.
+pub(crate) fn write_files(dir: &Path, files: Vec<(PathBuf, String)>) -> Result<Vec<PathBuf>> {
+    files
+        .into_iter()
+        .map(|(rel, contents)| {
+            let path = dir.join(rel);
+            write_file(&path, &contents)?;
+            Ok(path)
+        })
+        .collect()
+}
+
 /// Pretty JSON with a trailing newline (stable, diff-friendly).
 pub(crate) fn to_json(d: &Dashboard) -> String {
     // Serializing the model (strings, numbers, JSON values) cannot fail.

@@ -18,7 +18,7 @@
 use std::path::{Path, PathBuf};
 
 use super::rules::{rules, RulesOptions};
-use super::{dashboards, write_file, DashboardOptions};
+use super::{dashboards, DashboardOptions};
 use crate::Result;
 
 /// Container images of the stack, pinned (never `latest`).
@@ -610,13 +610,5 @@ pub fn stack_files(opts: &StackOptions) -> Vec<(PathBuf, String)> {
 
 /// Writes the stack into `dir` (created if needed); returns the files written.
 pub fn write_stack(dir: impl AsRef<Path>, opts: &StackOptions) -> Result<Vec<PathBuf>> {
-    let dir = dir.as_ref();
-    stack_files(opts)
-        .into_iter()
-        .map(|(rel, contents)| {
-            let path = dir.join(rel);
-            write_file(&path, &contents)?;
-            Ok(path)
-        })
-        .collect()
+    super::write_files(dir.as_ref(), stack_files(opts))
 }

@@ -1,16 +1,13 @@
 //! [`GrpcClientLayer`]: a CLIENT span per gRPC call, injected into its metadata.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, WithContext};
+use opentelemetry::trace::{FutureExt as _, SpanKind};
 use opentelemetry::KeyValue;
-use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use super::body::ObservedBody;
-use super::{grpc_status, rpc_method, Finish, Side};
+use super::{rpc_method, Finish, ResponseFuture, Side};
 use crate::client::target::Target;
 use crate::trace::{inject_context, TracingContext};
 
@@ -74,7 +71,7 @@ where
 {
     type Response = http::Response<ObservedBody<RB>>;
     type Error = S::Error;
-    type Future = GrpcClientFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -108,73 +105,19 @@ where
             Some(cx) => {
                 inject_context(&cx, req.headers_mut());
                 let call = self.inner.call(req).with_context(cx.clone());
-                GrpcClientFuture {
-                    inner: call,
-                    finish: Some(Finish {
+                ResponseFuture::new(
+                    call,
+                    Some(Finish {
                         cx,
                         side: Side::Client,
                     }),
-                }
+                )
             }
             None => {
                 crate::trace::inject_current(req.headers_mut());
-                GrpcClientFuture {
-                    inner: self
-                        .inner
-                        .call(req)
-                        .with_context(opentelemetry::Context::current()),
-                    finish: None,
-                }
+                let context = opentelemetry::Context::current();
+                ResponseFuture::new(self.inner.call(req).with_context(context), None)
             }
         }
     }
-}
-
-pin_project! {
-    /// The response future of [`GrpcClient`].
-    #[derive(Debug)]
-    pub struct GrpcClientFuture<F> {
-        #[pin]
-        inner: WithContext<F>,
-        finish: Option<Finish>,
-    }
-}
-
-impl<F, RB, E> Future for GrpcClientFuture<F>
-where
-    F: Future<Output = Result<http::Response<RB>, E>>,
-    E: std::fmt::Display,
-{
-    type Output = Result<http::Response<ObservedBody<RB>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
-        let finish = this.finish.take();
-        Poll::Ready(match result {
-            Ok(response) => Ok(observe_response(response, finish)),
-            Err(e) => {
-                if let Some(f) = finish {
-                    f.error("transport", &e.to_string());
-                }
-                Err(e)
-            }
-        })
-    }
-}
-
-/// Ends the span now if the status is in the headers (a trailers-only
-/// response), else hands it to the body, which ends it at the trailers.
-pub(super) fn observe_response<RB>(
-    response: http::Response<RB>,
-    finish: Option<Finish>,
-) -> http::Response<ObservedBody<RB>> {
-    let finish = match (finish, grpc_status(response.headers())) {
-        (Some(f), Some(code)) => {
-            f.status(code);
-            None
-        }
-        (f, _) => f,
-    };
-    response.map(|body| ObservedBody::new(body, finish))
 }

@@ -30,11 +30,13 @@
 
 mod body;
 mod client;
+mod future;
 mod server;
 
 pub use body::ObservedBody;
-pub use client::{GrpcClient, GrpcClientFuture, GrpcClientLayer};
-pub use server::{GrpcServer, GrpcServerFuture, GrpcServerLayer};
+pub use client::{GrpcClient, GrpcClientLayer};
+pub use future::ResponseFuture;
+pub use server::{GrpcServer, GrpcServerLayer};
 
 /// `rpc.method` of a request path `/package.Service/Method` (anything else is
 /// `_OTHER`: the path is the caller's choice, the name must stay bounded).

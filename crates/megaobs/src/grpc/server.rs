@@ -1,17 +1,13 @@
 //! [`GrpcServerLayer`]: a SERVER span per gRPC call, continuing the caller's trace.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
-use opentelemetry::trace::{FutureExt as _, SpanKind, WithContext};
+use opentelemetry::trace::{FutureExt as _, SpanKind};
 use opentelemetry::KeyValue;
-use pin_project_lite::pin_project;
 use tower::{Layer, Service};
 
 use super::body::ObservedBody;
-use super::client::observe_response;
-use super::{rpc_method, Finish, Side};
+use super::{rpc_method, Finish, ResponseFuture, Side};
 use crate::trace::{extract_context_any, TracingContext};
 
 /// Gives every call a tonic server answers a SERVER span (see [`super`]) that
@@ -49,7 +45,7 @@ where
 {
     type Response = http::Response<ObservedBody<RB>>;
     type Error = S::Error;
-    type Future = GrpcServerFuture<S::Future>;
+    type Future = ResponseFuture<S::Future>;
 
     fn poll_ready(&mut self, cx: &mut TaskContext<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -69,45 +65,12 @@ where
                 })
         });
         let context = cx.clone().unwrap_or_else(opentelemetry::Context::current);
-        GrpcServerFuture {
-            inner: self.inner.call(req).with_context(context),
-            finish: cx.map(|cx| Finish {
+        ResponseFuture::new(
+            self.inner.call(req).with_context(context),
+            cx.map(|cx| Finish {
                 cx,
                 side: Side::Server,
             }),
-        }
-    }
-}
-
-pin_project! {
-    /// The response future of [`GrpcServer`].
-    #[derive(Debug)]
-    pub struct GrpcServerFuture<F> {
-        #[pin]
-        inner: WithContext<F>,
-        finish: Option<Finish>,
-    }
-}
-
-impl<F, RB, E> Future for GrpcServerFuture<F>
-where
-    F: Future<Output = Result<http::Response<RB>, E>>,
-    E: std::fmt::Display,
-{
-    type Output = Result<http::Response<ObservedBody<RB>>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let result = std::task::ready!(this.inner.poll(cx));
-        let finish = this.finish.take();
-        Poll::Ready(match result {
-            Ok(response) => Ok(observe_response(response, finish)),
-            Err(e) => {
-                if let Some(f) = finish {
-                    f.error("transport", &e.to_string());
-                }
-                Err(e)
-            }
-        })
+        )
     }
 }

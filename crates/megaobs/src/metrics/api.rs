@@ -10,7 +10,7 @@ use super::catalog::{
 use super::encode::Encoder;
 use super::histogram::{Buckets, Histogram};
 use super::label_map::{LabelMap, OVERFLOW_LABEL_VALUE};
-use super::labels::HttpMethod;
+use super::labels::{claim_slot, HttpMethod};
 use super::value::{Counter, Gauge};
 use super::{Guards, MetricsCollector};
 
@@ -32,22 +32,15 @@ struct StatusCounters {
 impl StatusCounters {
     #[inline]
     fn inc(&self, code: u16, overflow: &Counter) {
-        let code = u32::from(code);
-        for (slot, count) in self.codes.iter().zip(&self.counts) {
-            let current = slot.load(Ordering::Acquire);
-            let claimed = current == code
-                || (current == 0
-                    && match slot.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire) {
-                        Ok(_) => true,
-                        Err(other) => other == code,
-                    });
-            if claimed {
-                count.fetch_add(1, Ordering::Relaxed);
-                return;
+        match claim_slot(&self.codes, u32::from(code)) {
+            Some(i) => {
+                self.counts[i].fetch_add(1, Ordering::Relaxed);
+            }
+            None => {
+                self.overflow.inc();
+                overflow.inc();
             }
         }
-        self.overflow.inc();
-        overflow.inc();
     }
 
     fn for_each(&self, mut f: impl FnMut(&str, u64)) {

@@ -9,7 +9,7 @@ use super::catalog::HTTP_CLIENT_DURATION;
 use super::encode::Encoder;
 use super::histogram::{Buckets, Histogram};
 use super::label_map::{LabelMap, OVERFLOW_LABEL_VALUE};
-use super::labels::HttpMethod;
+use super::labels::{claim_slot, HttpMethod};
 use super::value::Counter;
 use super::{Guards, MetricsCollector};
 
@@ -36,20 +36,13 @@ impl ByStatus {
     #[inline]
     fn histogram(&self, code: u32, buckets: &Arc<Buckets>, overflow: &Counter) -> &Histogram {
         let make = || Histogram::with_exemplars(Arc::clone(buckets));
-        for (slot, histogram) in self.codes.iter().zip(&self.histograms) {
-            let current = slot.load(Ordering::Acquire);
-            let claimed = current == code
-                || (current == 0
-                    && match slot.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire) {
-                        Ok(_) => true,
-                        Err(other) => other == code,
-                    });
-            if claimed {
-                return histogram.get_or_init(make);
+        match claim_slot(&self.codes, code) {
+            Some(i) => self.histograms[i].get_or_init(make),
+            None => {
+                overflow.inc();
+                self.overflow.get_or_init(make)
             }
         }
-        overflow.inc();
-        self.overflow.get_or_init(make)
     }
 
     fn for_each(&self, mut f: impl FnMut(&str, &Histogram)) {

@@ -180,3 +180,20 @@ impl HttpMethod {
         }
     }
 }
+
+/// The index of the slot holding `code` (non-zero) in `slots`, claiming the
+/// first free one (0) by CAS if `code` has none yet; `None` when all are taken
+/// by other codes. Lock-free: the per-status tables of the HTTP families use it.
+#[inline]
+pub(crate) fn claim_slot(slots: &[std::sync::atomic::AtomicU32], code: u32) -> Option<usize> {
+    use std::sync::atomic::Ordering;
+    slots.iter().position(|slot| {
+        let current = slot.load(Ordering::Acquire);
+        current == code
+            || (current == 0
+                && match slot.compare_exchange(0, code, Ordering::AcqRel, Ordering::Acquire) {
+                    Ok(_) => true,
+                    Err(other) => other == code,
+                })
+    })
+}
