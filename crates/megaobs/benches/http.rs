@@ -75,14 +75,12 @@ fn http_layer(c: &mut Criterion) {
     let pair = |c: &mut Criterion, group: &str, traceparent: Option<&'static str>| {
         let bare_request = || call(&rt, &mut *bare.borrow_mut(), traceparent);
         let observed_request = || call(&rt, &mut *observed.borrow_mut(), traceparent);
-        let kinds: [&dyn Fn(); 2] = [&bare_request, &observed_request];
-        let mut g = c.benchmark_group(group);
-        for (i, name) in ["bare", "observe"].into_iter().enumerate() {
-            g.bench_function(name, |b| common::interleaved(b, kinds, i));
-            // Both routers' CPU time over the same window, for bench/layer_cost.sh.
-            common::record_pair(group, name);
-        }
-        g.finish();
+        // Both routers' CPU time over the same window, for bench/layer_cost.sh.
+        pair_group(
+            c,
+            group,
+            [("bare", &bare_request), ("observe", &observed_request)],
+        );
     };
     pair(c, "http_request_tracing_off", None);
     // From here on tracing is on: sampled spans go through megaobs' batch
@@ -138,58 +136,48 @@ fn client_pair(c: &mut Criterion) {
     let observed = reqwest_middleware::ClientBuilder::new(reqwest::Client::new())
         .with(megaobs::client::HttpClientMiddleware::new())
         .build();
-    let bare_call = || {
-        rt.block_on(async {
-            let r = bare.get(&url).send().await.expect("the server answers");
-            assert!(r.status().is_success());
-            r.bytes().await.expect("a body");
-        })
-    };
-    let observed_call = || {
-        rt.block_on(async {
-            let r = observed
-                .get(&url)
-                .with_extension(megaobs::client::UrlTemplate::new("/v1/items/{id}"))
-                .send()
-                .await
-                .expect("the server answers");
-            assert!(r.status().is_success());
-            r.bytes().await.expect("a body");
-        })
-    };
+    let bare_call = || finish(&rt, bare.get(&url).send());
+    let template = || megaobs::client::UrlTemplate::new("/v1/items/{id}");
+    let observed_call = || finish(&rt, observed.get(&url).with_extension(template()).send());
     // The same client with no middleware: what reqwest-middleware itself costs
     // is then apart from what HttpClientMiddleware adds.
-    let plain_middleware_call = || {
-        rt.block_on(async {
-            let r = bare_mw
-                .get(&url)
-                .with_extension(megaobs::client::UrlTemplate::new("/v1/items/{id}"))
-                .send()
-                .await
-                .expect("the server answers");
-            assert!(r.status().is_success());
-            r.bytes().await.expect("a body");
-        })
-    };
-    let k2: [&dyn Fn(); 2] = [&plain_middleware_call, &observed_call];
-    let group = "http_client_middleware_over_reqwest_middleware";
+    let plain_middleware_call = || finish(&rt, bare_mw.get(&url).with_extension(template()).send());
+    pair_group(
+        c,
+        "http_client_middleware_over_reqwest_middleware",
+        [
+            ("reqwest_middleware", &plain_middleware_call),
+            ("http_client_middleware", &observed_call),
+        ],
+    );
+    pair_group(
+        c,
+        "http_client_call_rate_0.1",
+        [
+            ("bare_reqwest", &bare_call),
+            ("http_client_middleware", &observed_call),
+        ],
+    );
+}
+
+/// Sends one request on `rt` and reads its whole answer.
+fn finish<E: std::fmt::Debug>(
+    rt: &tokio::runtime::Runtime,
+    send: impl std::future::Future<Output = Result<reqwest::Response, E>>,
+) {
+    rt.block_on(async {
+        let r = send.await.expect("the server answers");
+        assert!(r.status().is_success());
+        r.bytes().await.expect("a body");
+    })
+}
+
+/// Times two kinds interleaved (`common::interleaved`) as one criterion group.
+fn pair_group(c: &mut Criterion, group: &str, kinds: [(&str, &dyn Fn()); 2]) {
+    let fns: [&dyn Fn(); 2] = [kinds[0].1, kinds[1].1];
     let mut g = c.benchmark_group(group);
-    for (i, name) in ["reqwest_middleware", "http_client_middleware"]
-        .into_iter()
-        .enumerate()
-    {
-        g.bench_function(name, |b| common::interleaved(b, k2, i));
-        common::record_pair(group, name);
-    }
-    g.finish();
-    let kinds: [&dyn Fn(); 2] = [&bare_call, &observed_call];
-    let group = "http_client_call_rate_0.1";
-    let mut g = c.benchmark_group(group);
-    for (i, name) in ["bare_reqwest", "http_client_middleware"]
-        .into_iter()
-        .enumerate()
-    {
-        g.bench_function(name, |b| common::interleaved(b, kinds, i));
+    for (i, (name, _)) in kinds.into_iter().enumerate() {
+        g.bench_function(name, |b| common::interleaved(b, fns, i));
         common::record_pair(group, name);
     }
     g.finish();

@@ -7,7 +7,6 @@
 //! `anthropic` ones) becomes megaobs' four disjoint token types; the price
 //! table the example bills with is here too.
 
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use megaobs::client::{HttpClientMiddleware, UrlTemplate};
@@ -23,6 +22,8 @@ const SYSTEM_PROMPT: &str = "You are MegaAgent Pro's research assistant. Answer 
     answers short, factual and free of speculation.";
 /// The most a stream may buffer without a complete event (a provider gone wrong).
 const MAX_EVENT_BYTES: usize = 64 * 1024;
+/// The longest answer kept (a provider that never stops is cut off).
+const MAX_ANSWER_BYTES: usize = 256 * 1024;
 /// Longest a call may take, streaming included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -33,21 +34,15 @@ pub const MODELS: [(&str, &str); 3] = [
     ("o4-mini", "openai"),
 ];
 
-/// Installs the price table once: the file named by `LLM_PRICES` (already
-/// checked by `ObservabilityConfig::from_env` at start), else the embedded
-/// `prices.toml`.
-pub fn install_prices(collector: &MetricsCollector) {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let table = match std::env::var_os("LLM_PRICES") {
-            Some(path) => PriceTable::from_file(&path),
-            None => PriceTable::from_toml_str(include_str!("prices.toml")),
-        };
-        match table {
-            Ok(t) => collector.set_prices(t),
-            Err(e) => tracing::error!(error = %e, "LLM prices not loaded"),
-        }
-    });
+/// Installs the price table at start: the file named by `LLM_PRICES`, else
+/// the embedded `prices.toml`. A bad table stops the start, naming it.
+pub fn install_prices(collector: &MetricsCollector) -> megaobs::Result<()> {
+    let table = match std::env::var_os("LLM_PRICES") {
+        Some(path) => PriceTable::from_file(&path)?,
+        None => PriceTable::from_toml_str(include_str!("prices.toml"))?,
+    };
+    collector.set_prices(table);
+    Ok(())
 }
 
 /// What a streamed call produces as it goes.
@@ -182,6 +177,11 @@ async fn read_stream(
             }
             let choice = &v["choices"][0];
             if let Some(text) = choice["delta"]["content"].as_str() {
+                if answer.len() + text.len() > MAX_ANSWER_BYTES {
+                    return Err(LlmError::Stream(format!(
+                        "an answer longer than {MAX_ANSWER_BYTES} bytes"
+                    )));
+                }
                 answer.push_str(text);
                 on_event(StreamEvent::Chunk);
             }

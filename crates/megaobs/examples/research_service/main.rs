@@ -191,6 +191,7 @@ async fn serve(
     // scrape would pick; explicit here because --metrics-listen serves
     // /metrics from its own thread).
     collector.observe_tokio_runtime(tokio::runtime::Handle::current());
+    llm::install_prices(&collector)?;
     let (llm_base, provider) = provider::start()
         .await
         .map_err(|e| format!("cannot start the simulated LLM provider on loopback: {e}"))?;

@@ -117,7 +117,6 @@ fn load_documents(app: &App, ids: &[usize]) -> Result<Vec<String>, NodeError> {
 /// each its own LLM span.
 #[trace_workflow_node("call_llm")]
 fn call_llm(app: &App, query: &str, sources: &[String]) -> Result<(String, String), NodeError> {
-    llm::install_prices(&app.collector);
     let (model, provider) = llm::MODELS[query.len() % llm::MODELS.len()];
     let mut agent = GenAiStepSpan::invoke_agent(&app.collector, "research_agent");
     let _current = agent.enter();

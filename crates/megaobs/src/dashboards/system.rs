@@ -95,27 +95,6 @@ pub(crate) fn spec() -> DashboardSpec {
                 "{{gen_ai_request_model}} {{error_type}}",
             ),
             timeseries(
-                "LLM latency p95 by model",
-                "95th percentile of LLM call duration by model. Points are exemplars: click one to open its trace.",
-            )
-            .unit("s")
-            .min(0.0)
-            .traced()
-            .query(
-                r#"histogram_quantile(0.95, sum by (le, gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_bucket{$sel}[$__rate_interval])))"#,
-                "{{gen_ai_request_model}}",
-            ),
-            timeseries(
-                "LLM tokens",
-                "Tokens per second by model and type (input, cached_input, output, reasoning): the cost driver.",
-            )
-            .unit("short")
-            .min(0.0)
-            .query(
-                r#"sum by (gen_ai_request_model, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{$sel}[$__rate_interval]))"#,
-                "{{gen_ai_request_model}} {{gen_ai_token_type}}",
-            ),
-            timeseries(
                 "Runtime workers busy",
                 "Share of the Tokio workers' time spent running tasks, per process. Near 1 the runtime is saturated: requests wait for a worker before any of their code runs.",
             )

@@ -46,6 +46,8 @@ use crate::metrics::{
 pub const ERROR_CANCELLED: &str = "cancelled";
 /// `error_type` of a guard dropped while its thread panics.
 pub const ERROR_PANIC: &str = "panic";
+/// Most distinct finish reasons one call records (one per choice).
+const MAX_FINISH_REASONS: usize = 8;
 
 /// The span's ids as an exemplar, if it is sampled.
 fn exemplar_of(cx: &Option<Context>) -> Option<SpanRef> {
@@ -194,7 +196,14 @@ impl LlmSpan {
 
     /// Adds a finish reason (`stop`, `length`, `tool_calls`, ...; one per choice).
     pub fn finish_reason(&mut self, reason: &str) {
-        self.finish_reasons.push(reason.to_string());
+        // One per choice; a provider repeating them, or sending many, cannot
+        // grow the span: distinct reasons only, at most MAX_FINISH_REASONS.
+        if self.finish_reasons.len() < MAX_FINISH_REASONS
+            && !self.finish_reasons.iter().any(|r| r == reason)
+        {
+            self.finish_reasons
+                .push(crate::core::text::prefix(reason, 64).to_string());
+        }
     }
 
     /// Marks the call failed with `error_type` (e.g. `timeout`,
@@ -482,5 +491,28 @@ impl GenAiStepSpan {
 impl Drop for GenAiStepSpan {
     fn drop(&mut self) {
         self.record();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A provider repeating finish reasons, or sending a new one per chunk,
+    /// cannot grow the call's span.
+    #[test]
+    fn finish_reasons_are_distinct_and_bounded() {
+        let collector = MetricsCollector::new();
+        let mut call = LlmSpan::start(&collector, GenAiOperation::Chat, "openai", "m");
+        for _ in 0..100 {
+            call.finish_reason("stop");
+        }
+        assert_eq!(call.finish_reasons, ["stop"]);
+        for i in 0..1_000 {
+            call.finish_reason(&format!("reason-{i}-{}", "x".repeat(100)));
+        }
+        assert_eq!(call.finish_reasons.len(), MAX_FINISH_REASONS);
+        assert!(call.finish_reasons.iter().all(|r| r.len() <= 64));
+        call.finish();
     }
 }
