@@ -244,18 +244,14 @@ impl HttpClientSpan {
     }
 
     fn record(&self, status: Option<u16>) {
-        // The request's own span, current while observed, is the exemplar of
-        // its latency (a sampled one only: an unsampled span is never exported).
-        let _exemplar = self
-            .cx
-            .as_ref()
-            .filter(|cx| crate::trace::records(&cx.span()))
-            .map(|cx| cx.clone().attach());
+        // The request's own span (not current here) is its latency's exemplar.
+        let exemplar = crate::trace::exemplar_of(self.cx.as_ref());
+        let elapsed = self.start.elapsed();
         self.collector.record_http_client_request_as(
             self.method,
             &self.server_address,
             status,
-            self.start.elapsed(),
+            |h| h.observe_duration_exemplar(elapsed, exemplar),
         );
     }
 }

@@ -115,30 +115,32 @@ impl MetricsCollector {
         status: Option<u16>,
         duration: Duration,
     ) {
+        // The exemplar: the span current on this thread, as for every family.
         self.record_http_client_request_as(
             HttpMethod::parse(method),
             server_address,
             status,
-            duration,
+            |h| h.observe_duration(duration),
         );
     }
 
-    /// [`Self::record_http_client_request`] for a method already parsed.
+    /// Records into the histogram of `method`, `server_address` and `status`
+    /// with `observe` (which chooses the exemplar).
     #[inline]
     pub(crate) fn record_http_client_request_as(
         &self,
         method: HttpMethod,
         server_address: &str,
         status: Option<u16>,
-        duration: Duration,
+        observe: impl FnOnce(&Histogram),
     ) {
         let m = &self.inner.http_client;
         let code = status.map_or(NO_RESPONSE_CODE, |s| u32::from(s).max(1));
         m.hosts.with(server_address, HostSeries::default, |series| {
-            series.methods[method.index()]
+            let h = series.methods[method.index()]
                 .get_or_init(Box::default)
-                .histogram(code, &m.buckets, &m.status_overflow)
-                .observe_duration(duration);
+                .histogram(code, &m.buckets, &m.status_overflow);
+            observe(h);
         });
     }
 }

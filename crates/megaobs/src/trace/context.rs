@@ -361,6 +361,17 @@ impl Current {
     }
 }
 
+/// The ids of the span in `cx` as an exemplar, if it is sampled (for guards
+/// whose span is not current when they record).
+pub(crate) fn exemplar_of(cx: Option<&Context>) -> Option<crate::metrics::SpanRef> {
+    let span = cx?.span();
+    let sc = span.span_context();
+    sc.is_sampled().then(|| crate::metrics::SpanRef {
+        trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
+        span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
+    })
+}
+
 pub(crate) fn record_error_on(span: &opentelemetry::trace::SpanRef<'_>, message: &str) {
     span.set_status(Status::error(message.to_string()));
     span.add_event(

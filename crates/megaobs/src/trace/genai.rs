@@ -36,10 +36,9 @@ use std::time::Instant;
 use opentelemetry::trace::{SpanKind, TraceContextExt};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 
-use super::context::{end_span, record_error_on, records, TracingContext};
+use super::context::{end_span, exemplar_of, record_error_on, records, TracingContext};
 use crate::metrics::{
-    ChunkTimes, GenAiOperation, MetricsCollector, ModelSeries, SpanRef, StepKind, StepSeries,
-    TokenUsage,
+    ChunkTimes, GenAiOperation, MetricsCollector, ModelSeries, StepKind, StepSeries, TokenUsage,
 };
 
 /// `error_type` of a guard dropped before [`LlmSpan::finish`] (e.g. a cancelled future).
@@ -48,17 +47,6 @@ pub const ERROR_CANCELLED: &str = "cancelled";
 pub const ERROR_PANIC: &str = "panic";
 /// Most distinct finish reasons one call records (one per choice).
 const MAX_FINISH_REASONS: usize = 8;
-
-/// The span's ids as an exemplar, if it is sampled.
-fn exemplar_of(cx: &Option<Context>) -> Option<SpanRef> {
-    let cx = cx.as_ref()?;
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_sampled().then(|| SpanRef {
-        trace_id: u128::from_be_bytes(sc.trace_id().to_bytes()),
-        span_id: u64::from_be_bytes(sc.span_id().to_bytes()),
-    })
-}
 
 /// The error type to record at the end: the one set, else `cancelled` for an
 /// unfinished guard, `panic` while panicking.
@@ -250,7 +238,7 @@ impl LlmSpan {
         let duration = self.start.elapsed();
         self.chunks.settle();
         let error = outcome(&self.error, self.finished);
-        let exemplar = exemplar_of(&self.cx);
+        let exemplar = exemplar_of(self.cx.as_ref());
         let streamed = self.chunks.chunks() > 0;
         self.series.record(
             self.op,
@@ -473,7 +461,7 @@ impl GenAiStepSpan {
         self.series.record(
             self.start.elapsed(),
             error.as_deref(),
-            exemplar_of(&self.cx),
+            exemplar_of(self.cx.as_ref()),
         );
         if let Some(cx) = self.cx.take() {
             let span = cx.span();

@@ -53,14 +53,14 @@ pub(crate) use active::ActiveSpan;
 pub use config::{OtlpProtocol, TracingConfig, TracingExporter};
 #[cfg(feature = "axum")]
 pub(crate) use context::end_span;
-#[cfg(feature = "client")]
-pub(crate) use context::record_error_on;
 #[cfg(any(feature = "axum", feature = "client"))]
 pub(crate) use context::records;
 pub use context::{
     add_span_event, current_context, current_span_id, current_trace_id, set_span_attribute,
     TracingContext, TracingContextBuilder,
 };
+#[cfg(feature = "client")]
+pub(crate) use context::{exemplar_of, record_error_on};
 pub use genai::{GenAiStepSpan, LlmSpan, ERROR_CANCELLED, ERROR_PANIC};
 #[cfg(feature = "logging")]
 pub(crate) use layer::OtelBridge;
