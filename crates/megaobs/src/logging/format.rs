@@ -51,18 +51,55 @@ pub(crate) struct SpanInfo<'a> {
 #[derive(Debug, Clone)]
 pub(crate) struct LineFormat {
     pub json: bool,
+    /// Text lines also get a JSON twin (OTLP export reads its records from
+    /// JSON), made in the same pass over the event's fields.
+    pub json_twin: bool,
     pub service: String,
     pub redactor: Redactor,
 }
 
+/// Per-thread scratch buffers, reused for every line.
+#[derive(Default)]
+struct Scratch {
+    /// The message.
+    msg: String,
+    /// The fields, in the line's own format.
+    fields: Vec<u8>,
+    /// The fields as JSON, for a text line's JSON twin.
+    twin_fields: Vec<u8>,
+    /// One field's Debug/Display text.
+    tmp: String,
+    /// The timestamp.
+    timestamp: Vec<u8>,
+}
+
 thread_local! {
-    /// Scratch buffers: (message, fields, Debug/Display text). Reused per thread.
-    static SCRATCH: RefCell<(String, Vec<u8>, String)> = const { RefCell::new((String::new(), Vec::new(), String::new())) };
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// What one line is made of once its fields are visited.
+struct Parts<'a> {
+    meta: &'a Metadata<'a>,
+    timestamp: &'a [u8],
+    msg: &'a str,
+    module: Option<&'a str>,
+    span: SpanInfo<'a>,
 }
 
 impl LineFormat {
+    /// A buffer size that holds most lines (and their twins) without growing.
+    pub fn line_capacity(&self) -> usize {
+        if self.json_twin && !self.json {
+            768
+        } else {
+            256
+        }
+    }
+
     /// Appends the line for `event` (without a trailing newline) to `out`;
     /// `meta` is the event's metadata, or a `log` record's own (normalized).
+    /// When the format makes a JSON twin, it follows the line in `out` from the
+    /// returned offset: one buffer, one allocation on the caller's thread.
     pub fn format(
         &self,
         event: &Event<'_>,
@@ -70,27 +107,14 @@ impl LineFormat {
         span: SpanInfo<'_>,
         now: SystemTime,
         out: &mut Vec<u8>,
-    ) {
+    ) -> Option<usize> {
         SCRATCH.with(|s| match s.try_borrow_mut() {
-            Ok(mut s) => {
-                let (msg, fields, tmp) = &mut *s;
-                self.format_with(event, meta, span, now, out, msg, fields, tmp);
-            }
+            Ok(mut s) => self.format_with(event, meta, span, now, out, &mut s),
             // Re-entered (a field's Debug impl logged): use fresh buffers.
-            Err(_) => self.format_with(
-                event,
-                meta,
-                span,
-                now,
-                out,
-                &mut String::new(),
-                &mut Vec::new(),
-                &mut String::new(),
-            ),
-        });
+            Err(_) => self.format_with(event, meta, span, now, out, &mut Scratch::default()),
+        })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn format_with(
         &self,
         event: &Event<'_>,
@@ -98,81 +122,107 @@ impl LineFormat {
         span: SpanInfo<'_>,
         now: SystemTime,
         out: &mut Vec<u8>,
-        msg: &mut String,
-        fields: &mut Vec<u8>,
-        tmp: &mut String,
-    ) {
-        msg.clear();
-        fields.clear();
+        s: &mut Scratch,
+    ) -> Option<usize> {
+        // A JSON line is its own twin: only text lines make one.
+        let twin = self.json_twin && !self.json;
+        s.msg.clear();
+        s.fields.clear();
+        s.twin_fields.clear();
+        s.timestamp.clear();
         let mut v = FieldWriter {
             json: self.json,
             // A `log` record carries its metadata as `log.*` fields too: they
             // are in `meta` already.
             log_record: !std::ptr::eq(meta, event.metadata()),
             redactor: &self.redactor,
-            msg,
-            fields,
-            tmp,
+            msg: &mut s.msg,
+            fields: &mut s.fields,
+            twin: twin.then_some(&mut s.twin_fields),
+            tmp: &mut s.tmp,
         };
         event.record(&mut v);
         // Secrets typed into the message itself (`login failed for password=…`).
-        self.redactor.scrub_string(v.msg);
-        let module = meta
-            .module_path()
-            .map(|m| m.rsplit("::").next().unwrap_or(m));
+        self.redactor.scrub_string(&mut s.msg);
+        write_rfc3339_millis(&mut s.timestamp, now);
+        let parts = Parts {
+            meta,
+            timestamp: &s.timestamp,
+            msg: &s.msg,
+            module: meta
+                .module_path()
+                .map(|m| m.rsplit("::").next().unwrap_or(m)),
+            span,
+        };
         if self.json {
-            out.extend_from_slice(b"{\"timestamp\":\"");
-            write_rfc3339_millis(out, now);
-            out.extend_from_slice(b"\",\"level\":\"");
-            out.extend_from_slice(level_str(meta.level()).as_bytes());
-            out.extend_from_slice(b"\",\"logger\":");
-            json_str(out, meta.target());
-            out.extend_from_slice(b",\"message\":");
-            json_str(out, v.msg);
-            out.extend_from_slice(b",\"module\":");
-            json_opt_str(out, module);
-            out.extend_from_slice(b",\"function\":");
-            json_opt_str(out, span.name);
-            out.extend_from_slice(b",\"line\":");
-            match meta.line() {
-                Some(l) => out.extend_from_slice(itoa::Buffer::new().format(l).as_bytes()),
-                None => out.extend_from_slice(b"null"),
-            }
-            if let Some((trace, span_id)) = span.ids {
-                let _ = write!(
-                    Bytes(out),
-                    ",\"trace_id\":\"{trace:032x}\",\"span_id\":\"{span_id:016x}\""
-                );
-            }
-            out.extend_from_slice(b",\"service\":");
-            json_str(out, &self.service);
-            out.extend_from_slice(v.fields);
-            out.push(b'}');
-        } else {
-            write_rfc3339_millis(out, now);
+            self.json_line(out, &parts, &s.fields);
+            return None;
+        }
+        self.text_line(out, &parts, &s.fields);
+        twin.then(|| {
+            let at = out.len();
+            self.json_line(out, &parts, &s.twin_fields);
+            at
+        })
+    }
+
+    /// Appends a JSON line whose fields (`,"key":value`…) are `fields`.
+    fn json_line(&self, out: &mut Vec<u8>, p: &Parts<'_>, fields: &[u8]) {
+        out.extend_from_slice(b"{\"timestamp\":\"");
+        out.extend_from_slice(p.timestamp);
+        out.extend_from_slice(b"\",\"level\":\"");
+        out.extend_from_slice(level_str(p.meta.level()).as_bytes());
+        out.extend_from_slice(b"\",\"logger\":");
+        json_str(out, p.meta.target());
+        out.extend_from_slice(b",\"message\":");
+        json_str(out, p.msg);
+        out.extend_from_slice(b",\"module\":");
+        json_opt_str(out, p.module);
+        out.extend_from_slice(b",\"function\":");
+        json_opt_str(out, p.span.name);
+        out.extend_from_slice(b",\"line\":");
+        match p.meta.line() {
+            Some(l) => out.extend_from_slice(itoa::Buffer::new().format(l).as_bytes()),
+            None => out.extend_from_slice(b"null"),
+        }
+        if let Some((trace, span_id)) = p.span.ids {
             let _ = write!(
                 Bytes(out),
-                " {:<5} {}: {}",
-                level_str(meta.level()),
-                meta.target(),
-                v.msg
+                ",\"trace_id\":\"{trace:032x}\",\"span_id\":\"{span_id:016x}\""
             );
-            out.extend_from_slice(v.fields);
-            if let Some(f) = span.name {
-                let _ = write!(Bytes(out), " function={f}");
-            }
-            if let Some(l) = meta.line() {
-                let _ = write!(Bytes(out), " line={l}");
-            }
-            if let Some((trace, span_id)) = span.ids {
-                let _ = write!(Bytes(out), " trace_id={trace:032x} span_id={span_id:016x}");
-            }
-            let _ = write!(Bytes(out), " service={}", self.service);
-            // A text line must stay one line whatever the message holds.
-            for b in out.iter_mut() {
-                if *b == b'\n' || *b == b'\r' {
-                    *b = b' ';
-                }
+        }
+        out.extend_from_slice(b",\"service\":");
+        json_str(out, &self.service);
+        out.extend_from_slice(fields);
+        out.push(b'}');
+    }
+
+    /// Appends a text line whose fields (` key=value`…) are `fields`.
+    fn text_line(&self, out: &mut Vec<u8>, p: &Parts<'_>, fields: &[u8]) {
+        let start = out.len();
+        out.extend_from_slice(p.timestamp);
+        let _ = write!(
+            Bytes(out),
+            " {:<5} {}: {}",
+            level_str(p.meta.level()),
+            p.meta.target(),
+            p.msg
+        );
+        out.extend_from_slice(fields);
+        if let Some(f) = p.span.name {
+            let _ = write!(Bytes(out), " function={f}");
+        }
+        if let Some(l) = p.meta.line() {
+            let _ = write!(Bytes(out), " line={l}");
+        }
+        if let Some((trace, span_id)) = p.span.ids {
+            let _ = write!(Bytes(out), " trace_id={trace:032x} span_id={span_id:016x}");
+        }
+        let _ = write!(Bytes(out), " service={}", self.service);
+        // A text line must stay one line whatever the message holds.
+        for b in &mut out[start..] {
+            if *b == b'\n' || *b == b'\r' {
+                *b = b' ';
             }
         }
     }
@@ -232,14 +282,30 @@ fn json_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
     }
 }
 
-/// Visits an event's fields: the message into `msg`, the rest into `fields`.
+/// Visits an event's fields: the message into `msg`, the rest into `fields`
+/// (and, for a text line's JSON twin, into `twin` as JSON in the same pass).
 struct FieldWriter<'a> {
     json: bool,
     log_record: bool,
     redactor: &'a Redactor,
     msg: &'a mut String,
     fields: &'a mut Vec<u8>,
+    twin: Option<&'a mut Vec<u8>>,
     tmp: &'a mut String,
+}
+
+/// Writes `,"name":` (a reserved name as `fields.<name>`).
+fn json_key(out: &mut Vec<u8>, name: &str) {
+    out.push(b',');
+    if is_reserved(name) {
+        out.extend_from_slice(b"\"fields.");
+        // `json_str` with its quotes trimmed: reserved names need no escaping.
+        out.extend_from_slice(name.as_bytes());
+        out.push(b'"');
+    } else {
+        json_str(out, name);
+    }
+    out.push(b':');
 }
 
 impl FieldWriter<'_> {
@@ -251,20 +317,14 @@ impl FieldWriter<'_> {
             return false;
         }
         if self.json {
-            self.fields.push(b',');
-            if is_reserved(name) {
-                let mut k = String::with_capacity(name.len() + 7);
-                k.push_str("fields.");
-                k.push_str(name);
-                json_str(self.fields, &k);
-            } else {
-                json_str(self.fields, name);
-            }
-            self.fields.push(b':');
+            json_key(self.fields, name);
         } else {
             self.fields.push(b' ');
             self.fields.extend_from_slice(name.as_bytes());
             self.fields.push(b'=');
+        }
+        if let Some(twin) = self.twin.as_deref_mut() {
+            json_key(twin, name);
         }
         if self.redactor.is_secret_static(name) {
             if self.json {
@@ -272,14 +332,21 @@ impl FieldWriter<'_> {
             } else {
                 self.fields.extend_from_slice(REDACTED.as_bytes());
             }
+            if let Some(twin) = self.twin.as_deref_mut() {
+                json_str(twin, REDACTED);
+            }
             return false;
         }
         true
     }
 
+    /// A number or boolean: the same text in both formats.
     fn raw(&mut self, field: &Field, text: &str) {
         if self.key(field) {
             self.fields.extend_from_slice(text.as_bytes());
+            if let Some(twin) = self.twin.as_deref_mut() {
+                twin.extend_from_slice(text.as_bytes());
+            }
         }
     }
 
@@ -292,6 +359,9 @@ impl FieldWriter<'_> {
                 json_str(self.fields, s); // quoted and escaped
             } else {
                 self.fields.extend_from_slice(s.as_bytes());
+            }
+            if let Some(twin) = self.twin.as_deref_mut() {
+                json_str(twin, s);
             }
         }
     }
@@ -360,5 +430,120 @@ impl Visit for FieldWriter<'_> {
         let _ = write!(tmp, "{value:?}");
         self.string(field, &tmp);
         *self.tmp = tmp;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, SystemTime};
+
+    use tracing_subscriber::layer::{Context, SubscriberExt as _};
+    use tracing_subscriber::Layer;
+
+    use super::{LineFormat, Redactor, SpanInfo};
+
+    /// What one event gave: the text line, its twin, and the JSON format's line.
+    type Lines = (String, Option<String>, String, Option<String>);
+
+    /// Formats each event as text with a twin and as JSON, at one instant.
+    struct Both {
+        text: LineFormat,
+        json: LineFormat,
+        seen: Arc<Mutex<Vec<Lines>>>,
+    }
+
+    impl<S: tracing::Subscriber> Layer<S> for Both {
+        fn on_event(&self, event: &tracing::Event<'_>, _cx: Context<'_, S>) {
+            let now = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_000_000_123);
+            let span = SpanInfo {
+                name: Some("research"),
+                ids: Some((0xabc, 0xdef)),
+            };
+            let (mut text, mut json) = (Vec::new(), Vec::new());
+            let twin_at = self
+                .text
+                .format(event, event.metadata(), span, now, &mut text);
+            let twin = twin_at.map(|at| text.split_off(at));
+            let none = self
+                .json
+                .format(event, event.metadata(), span, now, &mut json);
+            let s = |b: Vec<u8>| String::from_utf8(b).unwrap();
+            self.seen.lock().unwrap().push((
+                s(text),
+                twin.map(s),
+                s(json),
+                none.map(|at| at.to_string()),
+            ));
+        }
+    }
+
+    fn format(json: bool, json_twin: bool) -> LineFormat {
+        LineFormat {
+            json,
+            json_twin,
+            service: "svc".into(),
+            redactor: Redactor::default(),
+        }
+    }
+
+    #[test]
+    fn a_text_lines_twin_is_the_json_line_of_the_same_event() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let layer = Both {
+            text: format(false, true),
+            json: format(true, true),
+            seen: Arc::clone(&seen),
+        };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!(
+                user = "u 1",
+                n = 3_u64,
+                neg = -4_i64,
+                ratio = 0.25,
+                nan = f64::NAN,
+                ok = true,
+                line = 9,
+                password = "hunter2",
+                debug = ?vec!["a\"b"],
+                "looked up \"docs\"\nwith token=sk-abcdefghijklmnopqrstuvwx"
+            );
+            tracing::warn!("no fields");
+        });
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 2);
+        for (text, twin, json, json_twin) in seen.iter() {
+            assert_eq!(twin.as_deref(), Some(json.as_str()), "text line: {text}");
+            assert_eq!(*json_twin, None, "a JSON line is its own twin");
+            assert!(!text.starts_with('{') && !text.contains('\n'), "{text}");
+        }
+        let (text, _, json, _) = &seen[0];
+        for secret in ["hunter2", "sk-abcdefghijklmnopqrstuvwx"] {
+            assert!(
+                !text.contains(secret) && !json.contains(secret),
+                "{text}\n{json}"
+            );
+        }
+        assert!(json.contains(r#""fields.line":9"#), "{json}");
+        assert!(json.contains(r#""nan":"NaN""#), "{json}");
+        assert!(
+            text.contains(r#" user="u 1" n=3 neg=-4 ratio=0.25"#),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn no_twin_unless_asked() {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let layer = Both {
+            text: format(false, false),
+            json: format(true, false),
+            seen: Arc::clone(&seen),
+        };
+        tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+            tracing::info!(a = 1, "x");
+        });
+        let seen = seen.lock().unwrap();
+        assert_eq!((seen[0].1.as_deref(), seen[0].3.as_deref()), (None, None));
     }
 }

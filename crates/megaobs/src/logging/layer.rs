@@ -73,8 +73,6 @@ fn is_log_record(meta: &Metadata<'_>) -> bool {
 #[derive(Clone, Debug)]
 pub(crate) struct LineLayer {
     pub(super) format: Arc<LineFormat>,
-    /// A JSON twin of each text line, for OTLP export.
-    pub(super) export_json: Option<Arc<LineFormat>>,
     pub(super) filter: LogFilter,
     pub(super) writer: Arc<WriterHandle>,
 }
@@ -104,8 +102,8 @@ where
         }
         let meta = normalized.as_ref().unwrap_or_else(|| event.metadata());
         let span = ctx.event_span(event);
-        let mut line = Vec::with_capacity(256);
-        let mut json = None;
+        let mut line = Vec::with_capacity(self.format.line_capacity());
+        let mut twin_at = None;
         opentelemetry::Context::map_current(|cx| {
             let ids = otel_ids(cx);
             // The innermost span names the line: a megaobs span made current on
@@ -122,20 +120,16 @@ where
                     name: current.or(in_context).or(from_tracing),
                     ids,
                 };
-                let now = SystemTime::now();
-                self.format.format(event, meta, info, now, &mut line);
-                if let Some(twin) = &self.export_json {
-                    let mut bytes = Vec::with_capacity(256);
-                    twin.format(event, meta, info, now, &mut bytes);
-                    json = Some(bytes);
-                }
+                twin_at = self
+                    .format
+                    .format(event, meta, info, SystemTime::now(), &mut line);
             };
             match ids {
                 Some((_, id)) => with_current_name(id, &mut write),
                 None => write(None),
             }
         });
-        self.writer.send(line, *meta.level(), json);
+        self.writer.send(line, *meta.level(), twin_at);
     }
 }
 

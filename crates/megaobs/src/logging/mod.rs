@@ -183,16 +183,14 @@ impl LogLayerBuilder {
                 source,
             })?;
         let level = LogLevelHandle::new(Arc::clone(&filter));
-        let format = |json| LineFormat {
-            json,
-            service: c.service_name.clone(),
-            redactor: Redactor::configured(&c.redact, c.redact_values, &c.secret_prefixes),
-        };
         let layer = LineLayer {
-            format: Arc::new(format(c.format == LogFormat::Json)),
-            // OTLP records are read from JSON: text lines get a JSON twin.
-            export_json: (otlp.is_some() && c.format == LogFormat::Text)
-                .then(|| Arc::new(format(true))),
+            format: Arc::new(LineFormat {
+                json: c.format == LogFormat::Json,
+                // OTLP records are read from JSON: text lines get a JSON twin.
+                json_twin: otlp.is_some(),
+                service: c.service_name.clone(),
+                redactor: Redactor::configured(&c.redact, c.redact_values, &c.secret_prefixes),
+            }),
             filter: layer::LogFilter(filter),
             writer: Arc::clone(&writer),
         };

@@ -30,11 +30,12 @@ use crate::metrics::internal::LogOutput;
 use crate::metrics::MetricsCollector;
 
 pub(crate) enum Msg {
-    /// A line; `json` is its JSON twin for OTLP export when lines are text.
+    /// A line; when lines are text, their JSON twin for OTLP export follows
+    /// in `bytes` from `twin_at`.
     Line {
         bytes: Vec<u8>,
         level: Level,
-        json: Option<Vec<u8>>,
+        twin_at: Option<usize>,
     },
     Flush(SyncSender<()>),
     Shutdown(SyncSender<()>),
@@ -70,8 +71,12 @@ pub(crate) struct WriterHandle {
 impl WriterHandle {
     /// Enqueues a line without blocking; a full queue drops and counts it.
     #[inline]
-    pub fn send(&self, bytes: Vec<u8>, level: Level, json: Option<Vec<u8>>) {
-        match self.tx.try_send(Msg::Line { bytes, level, json }) {
+    pub fn send(&self, bytes: Vec<u8>, level: Level, twin_at: Option<usize>) {
+        match self.tx.try_send(Msg::Line {
+            bytes,
+            level,
+            twin_at,
+        }) {
             Ok(()) => {
                 if self.tx.len() >= self.wake_at && self.parked.load(Ordering::Relaxed) {
                     self.wake();
@@ -210,14 +215,20 @@ fn run(rx: Receiver<Msg>, mut out: Outputs, metrics: MetricsCollector, parked: A
         // Write everything queued, then flush once: batching without latency.
         while let Some(msg) = next.take() {
             match msg {
-                Msg::Line { bytes, level, json } => {
+                Msg::Line {
+                    mut bytes,
+                    level,
+                    twin_at,
+                } => {
+                    // Split here, off the caller's thread.
+                    let twin = twin_at.map(|at| bytes.split_off(at.min(bytes.len())));
                     write_line(&mut out, &mut stdout, &mut errors, &bytes, level);
                     #[cfg(feature = "otlp")]
                     if let Some(sink) = &out.otlp {
-                        sink.offer(json.unwrap_or(bytes));
+                        sink.offer(twin.unwrap_or(bytes));
                     }
                     #[cfg(not(feature = "otlp"))]
-                    let _ = json;
+                    let _ = twin;
                 }
                 Msg::Flush(ack) => acks.push(ack),
                 Msg::Shutdown(ack) => {
