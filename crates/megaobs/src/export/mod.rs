@@ -273,38 +273,75 @@ pub(crate) const NO_TLS: &str = "an http:// endpoint: megaobs is built without i
      feature; enable it, or send to a local OpenTelemetry Collector over http:// and let it \
      forward over TLS";
 
-/// An export error made fit to print: header values masked, and a plain
-/// statement of the likely cause (an unknown CA, an expired certificate, a
-/// missing client certificate, a refused credential) in front.
-pub(crate) fn describe_failure(error: &str, headers: &ExportHeaders) -> String {
-    let mut text = error.to_string();
-    for value in headers.values().filter(|v| v.len() >= 4) {
-        text = text.replace(value, "[REDACTED]");
+/// What a failure report knows of an exporter: the header values to mask,
+/// and whether it speaks TLS without a client certificate.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FailureReport {
+    headers: ExportHeaders,
+    /// An `https://` endpoint and no client certificate configured.
+    tls_without_client_certificate: bool,
+}
+
+impl FailureReport {
+    /// The report for an exporter sending to `endpoint` with `options`.
+    pub(crate) fn new(endpoint: &str, options: &ExportOptions) -> Self {
+        #[cfg(feature = "tls")]
+        let no_client_certificate = options.tls.client_certificate.is_none();
+        #[cfg(not(feature = "tls"))]
+        let no_client_certificate = true;
+        Self {
+            headers: options.headers.clone(),
+            tls_without_client_certificate: no_client_certificate
+                && endpoint
+                    .get(..8)
+                    .is_some_and(|s| s.eq_ignore_ascii_case("https://")),
+        }
     }
-    let lower = text.to_ascii_lowercase();
-    let cause = if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        Some("the server's certificate is not signed by the configured CA (OTEL_EXPORTER_OTLP_CERTIFICATE, or the public roots when unset)")
-    } else if lower.contains("expired") {
-        Some("the server's certificate has expired")
-    } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
-        Some("the server's certificate is not valid for the endpoint's host name")
-    } else if lower.contains("certificaterequired") || lower.contains("certificate required") {
-        Some("the server requires a client certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY)")
-    } else if lower.contains("401") || lower.contains("unauthenticated") {
-        Some("401 Unauthorized: the server refused the credentials in the export headers (OTEL_EXPORTER_OTLP_HEADERS)")
-    } else if lower.contains("403")
-        || lower.contains("permissiondenied")
-        || lower.contains("permission denied")
-    {
-        Some("403 Forbidden: the credentials in the export headers may not write here")
-    } else {
-        None
-    };
-    match cause {
-        Some(cause) => format!("{cause} ({text})"),
-        None => text,
+
+    /// An export error made fit to print: header values masked, and a plain
+    /// statement of the likely cause (an unknown CA, an expired certificate, a
+    /// missing client certificate, a refused credential) in front.
+    pub(crate) fn describe(&self, error: &str) -> String {
+        let mut text = error.to_string();
+        for value in self.headers.values().filter(|v| v.len() >= 4) {
+            text = text.replace(value, "[REDACTED]");
+        }
+        let lower = text.to_ascii_lowercase();
+        let cause = if lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+            Some("the server's certificate is not signed by the configured CA (OTEL_EXPORTER_OTLP_CERTIFICATE, or the public roots when unset)")
+        } else if lower.contains("expired") {
+            Some("the server's certificate has expired")
+        } else if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+            Some("the server's certificate is not valid for the endpoint's host name")
+        } else if lower.contains("certificaterequired") || lower.contains("certificate required") {
+            Some(CLIENT_CERTIFICATE_REQUIRED)
+        } else if self.tls_without_client_certificate
+            && (lower.contains("broken pipe") || lower.contains("connection reset"))
+        {
+            // A TLS 1.3 server refuses a missing client certificate after the
+            // handshake; a client already writing sees the connection close
+            // before it reads the server's alert.
+            Some("the server closed the TLS connection; if it requires a client certificate, set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY")
+        } else if lower.contains("401") || lower.contains("unauthenticated") {
+            Some("401 Unauthorized: the server refused the credentials in the export headers (OTEL_EXPORTER_OTLP_HEADERS)")
+        } else if lower.contains("403")
+            || lower.contains("permissiondenied")
+            || lower.contains("permission denied")
+        {
+            Some("403 Forbidden: the credentials in the export headers may not write here")
+        } else {
+            None
+        };
+        match cause {
+            Some(cause) => format!("{cause} ({text})"),
+            None => text,
+        }
     }
 }
+
+/// The cause named when the server asks for a client certificate.
+const CLIENT_CERTIFICATE_REQUIRED: &str =
+    "the server requires a client certificate (OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY)";
 
 #[cfg(test)]
 mod tests {
@@ -377,11 +414,35 @@ mod tests {
 
     #[test]
     fn failures_are_described_without_header_values() {
-        let h = ExportHeaders::parse("authorization=Bearer%20tok-12345").unwrap();
-        let d = describe_failure("status: Unauthenticated, sent Bearer tok-12345", &h);
+        let options = ExportOptions::default().header("authorization", "Bearer tok-12345");
+        let report = FailureReport::new("http://collector:4318", &options);
+        let d = report.describe("status: Unauthenticated, sent Bearer tok-12345");
         assert!(d.starts_with("401 Unauthorized"), "{d}");
         assert!(!d.contains("tok-12345"), "{d}");
-        let d = describe_failure("invalid peer certificate: UnknownIssuer", &h);
+        let d = report.describe("invalid peer certificate: UnknownIssuer");
         assert!(d.contains("not signed by the configured CA"), "{d}");
+    }
+
+    #[test]
+    fn a_closed_tls_connection_without_a_client_certificate_points_at_one() {
+        let error = "transport error: connection error: Broken pipe (os error 32)";
+        let https = FailureReport::new("HTTPS://collector:4317", &ExportOptions::default());
+        let d = https.describe(error);
+        assert!(
+            d.starts_with("the server closed the TLS connection; if it requires a client certificate, set OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE"),
+            "{d}"
+        );
+        assert!(d.ends_with(&format!("({error})")), "{d}");
+        // Over plain HTTP a closed connection says nothing about certificates.
+        let http = FailureReport::new("http://collector:4317", &ExportOptions::default());
+        assert_eq!(http.describe(error), error);
+        #[cfg(feature = "tls")]
+        {
+            let with_cert = ExportOptions::default().client_certificate("c.pem", "k.pem");
+            let d = FailureReport::new("https://collector:4317", &with_cert).describe(error);
+            assert_eq!(d, error, "a client certificate is configured already");
+        }
+        let d = https.describe("received fatal alert: CertificateRequired");
+        assert!(d.starts_with(CLIENT_CERTIFICATE_REQUIRED), "{d}");
     }
 }

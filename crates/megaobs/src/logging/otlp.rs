@@ -31,7 +31,6 @@ use serde_json::Value;
 use super::config::OtlpLogs;
 use crate::error::{Error, Result};
 use crate::export::otlp::{Destination, LastCause, Runtime};
-use crate::export::ExportHeaders;
 use crate::metrics::internal::SpanDrop;
 use crate::metrics::MetricsCollector;
 
@@ -84,6 +83,7 @@ impl OtlpLogSink {
             field: "OtlpLogs::endpoint",
         };
         let url = destination.url();
+        let report = crate::export::FailureReport::new(&url, &config.options);
         let (mut exporter, runtime, cause) = destination.log_exporter()?;
         exporter.set_resource(
             &Resource::builder()
@@ -108,7 +108,7 @@ impl OtlpLogSink {
             dropped: Arc::clone(&dropped),
             deadline: Arc::clone(&deadline),
             destination: url,
-            headers: config.options.headers.clone(),
+            report,
             cause,
             last_report: None,
             handle: runtime.as_ref().map(|rt| rt.handle().clone()),
@@ -198,7 +198,7 @@ struct Worker<E> {
     dropped: Arc<AtomicU64>,
     deadline: Arc<OnceLock<Instant>>,
     destination: String,
-    headers: ExportHeaders,
+    report: crate::export::FailureReport,
     cause: LastCause,
     last_report: Option<Instant>,
     handle: Option<tokio::runtime::Handle>,
@@ -315,7 +315,7 @@ impl<E: LogExporter> Worker<E> {
                         "megaobs: log export to {} failed: {}; {n} records lost. Further failures are counted in \
                          otel_log_records_dropped_total{{reason=\"export_failed\"}} (reported again in {}s at most).",
                         self.destination,
-                        crate::export::describe_failure(&self.cause.explain(&e.to_string()), &self.headers),
+                        self.report.describe(&self.cause.explain(&e.to_string())),
                         REPORT_EVERY.as_secs()
                     );
                 }

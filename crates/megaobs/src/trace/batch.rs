@@ -55,8 +55,8 @@ pub(crate) struct BatchSettings {
     pub export_timeout: Duration,
     /// Where spans go, for the failure report (e.g. `https://collector:4317`).
     pub destination: String,
-    /// The export headers, whose values a failure report masks.
-    pub headers: crate::export::ExportHeaders,
+    /// How a failure is described (header values masked, the likely cause).
+    pub report: crate::export::FailureReport,
     /// The full cause of an HTTP export failure, when the exporter records it.
     #[cfg(feature = "otlp")]
     pub cause: Option<crate::export::otlp::LastCause>,
@@ -113,7 +113,7 @@ impl BatchProcessor {
             dropped: Arc::clone(&dropped),
             last_report: None,
             destination: settings.destination,
-            headers: settings.headers,
+            report: settings.report,
             #[cfg(feature = "otlp")]
             cause: settings.cause,
         };
@@ -312,7 +312,7 @@ struct Worker<E> {
     last_report: Option<Instant>,
     deadline: Arc<OnceLock<Instant>>,
     destination: String,
-    headers: crate::export::ExportHeaders,
+    report: crate::export::FailureReport,
     #[cfg(feature = "otlp")]
     cause: Option<crate::export::otlp::LastCause>,
 }
@@ -407,7 +407,7 @@ impl<E: SpanExporter> Worker<E> {
                         "megaobs: span export to {} failed: {}; {n} spans lost. Further failures are counted in \
                          otel_export_errors_total and otel_spans_dropped_total (reported again in {}s at most).",
                         self.destination,
-                        crate::export::describe_failure(&self.explain(e), &self.headers),
+                        self.report.describe(&self.explain(e)),
                         ERROR_REPORT_EVERY.as_secs()
                     );
                 }

@@ -138,19 +138,20 @@ impl Drop for TracingGuard {
 }
 
 pub(crate) fn settings(c: &TracingConfig) -> batch::BatchSettings {
+    let destination = match c.exporter {
+        TracingExporter::Zipkin => c.zipkin_endpoint.clone(),
+        TracingExporter::Jaeger => format!("{}:{}", c.jaeger_host, c.jaeger_port),
+        TracingExporter::Otlp => c.otlp_endpoint.clone(),
+        TracingExporter::Console => "the console".into(),
+        TracingExporter::None => "nowhere".into(),
+    };
     batch::BatchSettings {
         max_queue_size: c.max_queue_size,
         max_export_batch_size: c.max_export_batch_size,
         scheduled_delay: c.scheduled_delay,
         export_timeout: c.export_timeout,
-        destination: match c.exporter {
-            TracingExporter::Zipkin => c.zipkin_endpoint.clone(),
-            TracingExporter::Jaeger => format!("{}:{}", c.jaeger_host, c.jaeger_port),
-            TracingExporter::Otlp => c.otlp_endpoint.clone(),
-            TracingExporter::Console => "the console".into(),
-            TracingExporter::None => "nowhere".into(),
-        },
-        headers: c.export.headers.clone(),
+        report: crate::export::FailureReport::new(&destination, &c.export),
+        destination,
         #[cfg(feature = "otlp")]
         cause: None,
     }
