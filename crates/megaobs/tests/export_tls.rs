@@ -178,7 +178,7 @@ fn a_server_signed_by_another_ca_gets_nothing_and_the_failure_is_named_once() {
 }
 
 #[test]
-fn zipkin_over_https_with_a_private_ca() {
+fn zipkin_over_https_with_a_private_ca_and_gzip() {
     let pki = Pki::new("private");
     let rx = Receivers::new();
     let addr = rx.zipkin_tls(&pki.server_tls(&pki.server(), false));
@@ -198,15 +198,23 @@ fn zipkin_over_https_with_a_private_ca() {
                 "OTEL_EXPORTER_OTLP_HEADERS",
                 format!("authorization=Bearer%20{TOKEN}"),
             ),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip".into()),
         ],
     );
     let spans = rx.zipkin.lock().unwrap().clone();
     assert!(!spans.is_empty(), "Zipkin spans over TLS; stderr: {stderr}");
     assert_eq!(spans[0]["localEndpoint"]["serviceName"], "megaagent-pro");
-    assert!(rx
-        .headers()
+    let headers = rx.headers();
+    assert!(!headers.is_empty());
+    assert!(headers
         .iter()
         .all(|h| h.get("authorization") == Some(&format!("Bearer {TOKEN}"))));
+    assert!(
+        headers
+            .iter()
+            .all(|h| h.get("content-encoding").map(String::as_str) == Some("gzip")),
+        "every request gzipped: {headers:?}"
+    );
     assert!(!stderr.contains(TOKEN));
 }
 

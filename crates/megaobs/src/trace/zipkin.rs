@@ -13,7 +13,7 @@ use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::trace::{SpanData, SpanExporter};
 use serde_json::{json, Map, Value};
 
-use crate::export::{ExportHeaders, ExportOptions};
+use crate::export::{Compression, ExportHeaders, ExportOptions};
 
 /// Posts spans to a Zipkin collector (`.../api/v2/spans`).
 #[derive(Debug)]
@@ -22,11 +22,13 @@ pub(crate) struct ZipkinExporter {
     service: String,
     client: reqwest::blocking::Client,
     headers: ExportHeaders,
+    /// Gzip the body (`Content-Encoding: gzip`, which Zipkin's collector reads).
+    gzip: bool,
 }
 
 impl ZipkinExporter {
-    /// Posts to `endpoint` with the trust, client certificate and headers of
-    /// `options` (the same settings as OTLP span export).
+    /// Posts to `endpoint` with the trust, client certificate, headers and
+    /// compression of `options` (the same settings as OTLP span export).
     pub fn new(
         endpoint: &str,
         service: &str,
@@ -42,6 +44,7 @@ impl ZipkinExporter {
                 "TracingConfig::zipkin_endpoint",
             )?,
             headers: options.headers.clone(),
+            gzip: options.compression == Compression::Gzip,
         })
     }
 }
@@ -101,16 +104,37 @@ pub(crate) fn to_zipkin(s: &SpanData, service: &str) -> Value {
     Value::Object(span)
 }
 
+/// `bytes` gzip-compressed.
+fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 4),
+        flate2::Compression::default(),
+    );
+    encoder.write_all(bytes)?;
+    encoder.finish()
+}
+
 impl SpanExporter for ZipkinExporter {
     async fn export(&self, batch: Vec<SpanData>) -> OTelSdkResult {
-        let body: Vec<Value> = batch.iter().map(|s| to_zipkin(s, &self.service)).collect();
-        let mut request = self.client.post(&self.endpoint).json(&body);
+        let spans: Vec<Value> = batch.iter().map(|s| to_zipkin(s, &self.service)).collect();
+        let failed = |e: &dyn std::fmt::Display| {
+            OTelSdkError::InternalFailure(format!("zipkin export to {}: {e}", self.endpoint))
+        };
+        let mut body = serde_json::to_vec(&spans).map_err(|e| failed(&e))?;
+        let mut request = self
+            .client
+            .post(&self.endpoint)
+            .header(reqwest::header::CONTENT_TYPE, "application/json");
+        if self.gzip {
+            body = gzip(&body).map_err(|e| failed(&e))?;
+            request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+        }
+        request = request.body(body);
         for (name, value) in self.headers.pairs() {
             request = request.header(name.as_str(), value.as_str());
         }
-        let response = request.send().map_err(|e| {
-            OTelSdkError::InternalFailure(format!("zipkin export to {}: {e}", self.endpoint))
-        })?;
+        let response = request.send().map_err(|e| failed(&e))?;
         if response.status().is_success() {
             Ok(())
         } else {

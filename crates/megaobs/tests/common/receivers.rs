@@ -508,7 +508,8 @@ impl Receivers {
         })
     }
 
-    /// A Zipkin v2 receiver (POST /api/v2/spans, JSON array), answering 202.
+    /// A Zipkin v2 receiver (POST /api/v2/spans, a JSON array, gzipped or not),
+    /// answering 202.
     pub fn zipkin(&self) -> SocketAddr {
         self.serve(self.zipkin_app(), None)
     }
@@ -527,9 +528,12 @@ impl Receivers {
                 move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
                     let (store, sink) = (Arc::clone(&store), sink.clone());
                     async move {
+                        // Zipkin's collector takes JSON v2 as `application/json`,
+                        // plain or with `Content-Encoding: gzip`.
+                        assert_eq!(headers["content-type"], "application/json");
                         sink.record_headers(&headers);
                         let v: serde_json::Value =
-                            serde_json::from_slice(&body).expect("Zipkin JSON");
+                            serde_json::from_slice(&decoded(&headers, &body)).expect("Zipkin JSON");
                         store
                             .lock()
                             .unwrap()
