@@ -2,7 +2,7 @@
 //! `GrpcServerLayer` (the OTLP trace service from opentelemetry-proto serves as
 //! the gRPC API), spans exported over OTLP/gRPC into an in-process receiver:
 //! the CLIENT span, the SERVER span as its child, `rpc.*` attributes and the
-//! status from the trailers.
+//! status from the trailers, and a call cut short by the caller's timeout.
 
 mod common;
 
@@ -26,7 +26,8 @@ const CLIENT: i32 = 3;
 const SERVER: i32 = 2;
 const STATUS_ERROR: i32 = 2;
 
-/// Answers OK, or NOT_FOUND for a request without spans.
+/// Answers OK, NOT_FOUND for a request without spans, and only after 30 s for
+/// one with several (a call the client gives up on).
 struct Api;
 
 #[tonic::async_trait]
@@ -35,8 +36,10 @@ impl TraceService for Api {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
-        if request.get_ref().resource_spans.is_empty() {
-            return Err(tonic::Status::not_found("no spans"));
+        match request.get_ref().resource_spans.len() {
+            0 => return Err(tonic::Status::not_found("no spans")),
+            1 => {}
+            _ => tokio::time::sleep(Duration::from_secs(30)).await,
         }
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
@@ -98,6 +101,16 @@ fn grpc_client_and_server_spans_join_one_trace_with_statuses() {
             .await
             .expect_err("NOT_FOUND");
         assert_eq!(err.code(), tonic::Code::NotFound);
+        // The caller gives up: both futures are dropped before any response.
+        let slow = ExportTraceServiceRequest {
+            resource_spans: vec![Default::default(), Default::default()],
+        };
+        let gave_up = tokio::time::timeout(
+            Duration::from_millis(300),
+            client.export(slow).with_context(cx.clone()),
+        )
+        .await;
+        assert!(gave_up.is_err(), "the slow call times out");
         use opentelemetry::trace::TraceContextExt;
         let sc = cx.span().span_context().clone();
         (
@@ -108,11 +121,11 @@ fn grpc_client_and_server_spans_join_one_trace_with_statuses() {
     });
     assert!(guard.flush());
     let spans = rx.wait_for(Duration::from_secs(10), |s| {
-        s.iter().filter(|s| s.name == METHOD).count() >= 4
+        s.iter().filter(|s| s.name == METHOD).count() >= 6
     });
     let calls: Vec<&ReceivedSpan> = spans.iter().filter(|s| s.name == METHOD).collect();
     let clients: Vec<&&ReceivedSpan> = calls.iter().filter(|s| s.kind == CLIENT).collect();
-    assert_eq!(clients.len(), 2, "{calls:#?}");
+    assert_eq!(clients.len(), 3, "{calls:#?}");
     for client in &clients {
         assert_eq!(client.trace_id, root_trace);
         assert_eq!(client.parent_span_id, root_span);
@@ -140,6 +153,12 @@ fn grpc_client_and_server_spans_join_one_trace_with_statuses() {
                 assert_eq!(attr(client, "error.type"), Some("NOT_FOUND"));
                 assert_ne!(server.status_code, STATUS_ERROR);
             }
+            Some("CANCELLED") => {
+                // The caller's timeout: failed for the caller, not the server's fault.
+                assert_eq!(client.status_code, STATUS_ERROR);
+                assert_eq!(attr(client, "error.type"), Some("CANCELLED"));
+                assert_ne!(server.status_code, STATUS_ERROR);
+            }
             other => panic!("unexpected status {other:?}"),
         }
     }
@@ -147,6 +166,9 @@ fn grpc_client_and_server_spans_join_one_trace_with_statuses() {
         .iter()
         .filter_map(|c| attr(c, "rpc.response.status_code"))
         .collect();
-    assert_eq!(statuses, ["NOT_FOUND", "OK"].into_iter().collect());
+    assert_eq!(
+        statuses,
+        ["CANCELLED", "NOT_FOUND", "OK"].into_iter().collect()
+    );
     drop(guard);
 }

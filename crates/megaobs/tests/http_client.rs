@@ -276,6 +276,10 @@ fn client_spans_parent_server_spans_with_redacted_urls_resends_and_exact_metrics
         .unwrap();
     assert_eq!(attr(missing, "error.type"), Some("404"));
     assert_eq!(missing.status_code, STATUS_ERROR);
+    assert_eq!(
+        missing.status_message, "",
+        "the status code needs no description"
+    );
     let refused: Vec<_> = clients
         .iter()
         .filter(|s| attr(s, "url.full") == Some(format!("http://127.0.0.1:{closed}/").as_str()))

@@ -142,14 +142,17 @@ impl<'a> HttpClientSpanBuilder<'a> {
                     }
                     m => attributes.push(KeyValue::new("http.request.method", m.as_str())),
                 }
-                attributes.push(KeyValue::new(
-                    "server.address",
-                    target.server_address().to_string(),
-                ));
-                if let Some(port) = target.port {
-                    attributes.push(KeyValue::new("server.port", i64::from(port)));
+                // A path-only URI names no server and no full URL.
+                if target.has_host() {
+                    attributes.push(KeyValue::new(
+                        "server.address",
+                        target.server_address().to_string(),
+                    ));
+                    if let Some(port) = target.port {
+                        attributes.push(KeyValue::new("server.port", i64::from(port)));
+                    }
+                    attributes.push(KeyValue::new("url.full", target.redacted_full()));
                 }
-                attributes.push(KeyValue::new("url.full", target.redacted_full()));
                 if let Some(t) = template {
                     attributes.push(KeyValue::new("url.template", t.into_owned()));
                 }
@@ -214,8 +217,9 @@ impl HttpClientSpan {
                 ));
                 if status >= 400 {
                     let code = itoa::Buffer::new().format(status).to_string();
-                    span.set_attribute(KeyValue::new("error.type", code.clone()));
-                    span.set_status(opentelemetry::trace::Status::error(code));
+                    span.set_attribute(KeyValue::new("error.type", code));
+                    // No description: the status code says it all (HTTP conventions).
+                    span.set_status(opentelemetry::trace::Status::error(""));
                 }
                 span.end();
             }

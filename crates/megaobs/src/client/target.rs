@@ -24,17 +24,28 @@ pub(crate) struct Target<'a> {
 }
 
 impl<'a> Target<'a> {
-    /// From an `http::Uri` (hyper, tonic and most HTTP clients).
+    /// From an `http::Uri` (hyper, tonic and most HTTP clients). A path-only
+    /// URI (as a tonic channel's requests are) has no host, no scheme and no port.
     pub(crate) fn from_uri(uri: &'a http::Uri) -> Self {
-        let scheme = uri.scheme_str().unwrap_or("http");
+        let host = uri.host().unwrap_or("");
+        let scheme = match uri.scheme_str() {
+            Some(s) => s,
+            None if host.is_empty() => "",
+            None => "http",
+        };
         Self {
             scheme,
-            host: uri.host().unwrap_or(""),
+            host,
             port: uri.port_u16().or_else(|| default_port(scheme)),
             path: uri.path(),
             query: uri.query(),
             has_credentials: uri.authority().is_some_and(|a| a.as_str().contains('@')),
         }
+    }
+
+    /// Whether the URL names a host (else there is no `server.*` and no `url.full`).
+    pub(crate) fn has_host(&self) -> bool {
+        !self.host.is_empty()
     }
 
     /// `server.address`: the host, without the brackets of an IPv6 literal.
@@ -46,9 +57,10 @@ impl<'a> Target<'a> {
     }
 
     /// `url.full` with credentials replaced (`REDACTED:REDACTED@`) and every
-    /// query value replaced (`?api_key=REDACTED`): a query carries signatures,
-    /// keys and personal data too often to keep any value. The fragment is
-    /// never sent, so never shown.
+    /// query value replaced (`?api_key=REDACTED`), a part without `=` whole
+    /// (`?sk-live-abc` is a value too): a query carries signatures, keys and
+    /// personal data too often to keep any value. The fragment is never sent,
+    /// so never shown.
     pub(crate) fn redacted_full(&self) -> String {
         let mut s =
             String::with_capacity(self.scheme.len() + self.host.len() + self.path.len() + 32);
@@ -72,12 +84,15 @@ impl<'a> Target<'a> {
                     s.push('&');
                 }
                 match pair.split_once('=') {
-                    Some((key, value)) if !value.is_empty() => {
+                    Some((key, value)) => {
                         s.push_str(key);
                         s.push('=');
-                        s.push_str(REDACTED);
+                        if !value.is_empty() {
+                            s.push_str(REDACTED);
+                        }
                     }
-                    _ => s.push_str(pair),
+                    None if pair.is_empty() => {}
+                    None => s.push_str(REDACTED),
                 }
             }
         }
@@ -113,8 +128,25 @@ mod tests {
             full("https://alice:s3cret@api.example.com:8443/v1/x?api_key=sk-123&mode=fast&flag");
         assert_eq!(
             s,
-            "https://REDACTED:REDACTED@api.example.com:8443/v1/x?api_key=REDACTED&mode=REDACTED&flag"
+            "https://REDACTED:REDACTED@api.example.com:8443/v1/x?api_key=REDACTED&mode=REDACTED&REDACTED"
         );
+        // A bare part may be the secret itself, percent-encoded or not.
+        assert_eq!(
+            full("http://h/x?sk-live-abc&a%3Dsecret&empty=&&"),
+            "http://h/x?REDACTED&REDACTED&empty=&&"
+        );
+    }
+
+    #[test]
+    fn a_path_only_uri_names_no_host_and_no_port() {
+        let uri: http::Uri = "/grpc.health.v1.Health/Check".parse().expect("valid");
+        let t = Target::from_uri(&uri);
+        assert!(!t.has_host());
+        assert_eq!(t.port, None);
+        let uri: http::Uri = "h:8080".parse().expect("an authority-form URI");
+        let t = Target::from_uri(&uri);
+        assert!(t.has_host());
+        assert_eq!((t.scheme, t.port), ("http", Some(8080)));
     }
 
     #[test]

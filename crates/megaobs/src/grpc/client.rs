@@ -7,7 +7,7 @@ use opentelemetry::KeyValue;
 use tower::{Layer, Service};
 
 use super::body::ObservedBody;
-use super::{rpc_method, Finish, ResponseFuture, Side};
+use super::{method_of, Finish, ResponseFuture, Side};
 use crate::client::target::Target;
 use crate::trace::{inject_context, TracingContext};
 
@@ -79,10 +79,8 @@ where
 
     fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let cx = crate::trace::tracer().and_then(|_| {
-            let method = rpc_method(req.uri().path());
+            let (name, method) = method_of(req.uri().path());
             let target = Target::from_uri(req.uri());
-            let name = method.unwrap_or("_OTHER").to_string();
-            let method = name.clone();
             // The request's own authority if it has one, else the origin given.
             let (address, port) = match (&self.server, target.host.is_empty()) {
                 (Some(s), true) => (s.address.to_string(), s.port),
@@ -92,7 +90,7 @@ where
                 .kind(SpanKind::Client)
                 .start_detached_with(|attributes| {
                     attributes.push(KeyValue::new("rpc.system.name", "grpc"));
-                    attributes.push(KeyValue::new("rpc.method", method));
+                    attributes.extend(method);
                     if !address.is_empty() {
                         attributes.push(KeyValue::new("server.address", address));
                     }

@@ -14,12 +14,22 @@ pin_project! {
     /// The response future of [`GrpcClient`](super::GrpcClient) and
     /// [`GrpcServer`](super::GrpcServer): polls the call inside its span's
     /// context, then hands the span to the response body (or ends it, on a
-    /// transport error or a trailers-only response).
+    /// transport error or a trailers-only response). Dropped before the
+    /// response came (a timeout around the call, a client that reset the
+    /// stream), it ends the span as `CANCELLED`.
     #[derive(Debug)]
     pub struct ResponseFuture<F> {
         #[pin]
         inner: WithContext<F>,
         finish: Option<Finish>,
+    }
+
+    impl<F> PinnedDrop for ResponseFuture<F> {
+        fn drop(this: Pin<&mut Self>) {
+            if let Some(f) = this.project().finish.take() {
+                f.status(1);
+            }
+        }
     }
 }
 

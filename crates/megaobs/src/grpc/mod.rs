@@ -4,8 +4,12 @@
 //!
 //! Each call is one span named after its method (`package.Service/Method`),
 //! kind CLIENT or SERVER, with `rpc.system.name = "grpc"`, `rpc.method`,
-//! `server.address`/`server.port`, and when it ends `rpc.response.status_code`
-//! (`OK`, `NOT_FOUND`, …) and `error.type` for failures. The client injects
+//! `server.address`/`server.port` on client spans, and when it ends
+//! `rpc.response.status_code` (`OK`, `NOT_FOUND`, …) and `error.type` for
+//! failures. A path that is not `/package.Service/Method` gives a span named
+//! `grpc` with `rpc.method = _OTHER` and `rpc.method_original`; a call dropped
+//! before its end (a timeout around it, a reset stream) ends as `CANCELLED`.
+//! The client injects
 //! `traceparent`/`tracestate`/`baggage` into the request metadata; the server
 //! continues the caller's trace from it. A call ends when its response body
 //! ends (the status of a gRPC call is in the trailers), so streaming calls are
@@ -37,6 +41,30 @@ pub use body::ObservedBody;
 pub use client::{GrpcClient, GrpcClientLayer};
 pub use future::ResponseFuture;
 pub use server::{GrpcServer, GrpcServerLayer};
+
+/// A call's span name and its `rpc.method` attributes, from the request path:
+/// `package.Service/Method` for both, or, for any other path, the span named
+/// `grpc` with `rpc.method = _OTHER` and the path (cut) as
+/// `rpc.method_original`, as the RPC conventions say for unknown methods.
+fn method_of(path: &str) -> (String, Vec<opentelemetry::KeyValue>) {
+    use opentelemetry::KeyValue;
+    match rpc_method(path) {
+        Some(method) => (
+            method.to_string(),
+            vec![KeyValue::new("rpc.method", method.to_string())],
+        ),
+        None => (
+            "grpc".to_string(),
+            vec![
+                KeyValue::new("rpc.method", "_OTHER"),
+                KeyValue::new(
+                    "rpc.method_original",
+                    crate::core::text::prefix(path, 128).to_string(),
+                ),
+            ],
+        ),
+    }
+}
 
 /// `rpc.method` of a request path `/package.Service/Method` (anything else is
 /// `_OTHER`: the path is the caller's choice, the name must stay bounded).
@@ -159,6 +187,19 @@ mod tests {
         assert_eq!(rpc_method("/a/b/c"), None);
         assert_eq!(rpc_method("/no-method"), None);
         assert_eq!(rpc_method(&format!("/{}/M", "s".repeat(200))), None);
+        let (name, attributes) = method_of("/no-method");
+        assert_eq!(name, "grpc");
+        let pairs: Vec<_> = attributes
+            .iter()
+            .map(|kv| (kv.key.as_str(), kv.value.to_string()))
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("rpc.method", "_OTHER".to_string()),
+                ("rpc.method_original", "/no-method".to_string())
+            ]
+        );
     }
 
     #[test]

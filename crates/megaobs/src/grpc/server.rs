@@ -7,7 +7,7 @@ use opentelemetry::KeyValue;
 use tower::{Layer, Service};
 
 use super::body::ObservedBody;
-use super::{rpc_method, Finish, ResponseFuture, Side};
+use super::{method_of, Finish, ResponseFuture, Side};
 use crate::trace::{extract_context_any, TracingContext};
 
 /// Gives every call a tonic server answers a SERVER span (see [`super`]) that
@@ -54,14 +54,13 @@ where
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
         let cx = crate::trace::tracer().and_then(|_| {
             let parent = extract_context_any(req.headers());
-            let name = rpc_method(req.uri().path()).unwrap_or("_OTHER").to_string();
-            let method = name.clone();
+            let (name, method) = method_of(req.uri().path());
             TracingContext::builder(name)
                 .kind(SpanKind::Server)
                 .parent(parent)
                 .start_detached_with(|attributes| {
                     attributes.push(KeyValue::new("rpc.system.name", "grpc"));
-                    attributes.push(KeyValue::new("rpc.method", method));
+                    attributes.extend(method);
                 })
         });
         let context = cx.clone().unwrap_or_else(opentelemetry::Context::current);
