@@ -613,6 +613,17 @@ fn agent_and_tool_guards_record_once_and_are_send() {
     );
     assert!(!t
         .contains(r#"gen_ai_execute_tool_duration_seconds_count{gen_ai_tool_name="web_search"} "#));
+    // The conventions' buckets: agent runs up to 409.6 s, tools as model calls.
+    assert!(t.contains(
+        r#"gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="researcher",le="409.6"} 1"#
+    ));
+    assert!(!t.contains(
+        r#"gen_ai_invoke_agent_duration_seconds_bucket{gen_ai_agent_name="researcher",le="0.01"}"#
+    ));
+    assert!(t.contains(
+        r#"gen_ai_execute_tool_duration_seconds_bucket{gen_ai_tool_name="calculator",error_type="cancelled",le="81.92"} 1"#
+    ));
+    assert!(!t.contains(r#"gen_ai_execute_tool_duration_seconds_bucket{gen_ai_tool_name="calculator",error_type="cancelled",le="409.6"}"#));
 }
 
 #[test]
@@ -638,6 +649,45 @@ fn provider_and_model_labels_pass_the_cardinality_guard() {
         .filter_map(|l| l.split('"').next())
         .collect();
     assert_eq!(models.len(), 5, "{models:?}");
+}
+
+#[test]
+fn error_types_are_capped_per_series_below_the_label_cap() {
+    // The default cap is 256 per label; error types multiply with provider,
+    // model and operation, so each series keeps 16.
+    let c = MetricsCollector::new();
+    for i in 0..40 {
+        c.record_gen_ai_operation(
+            GenAiOperation::Chat,
+            "openai",
+            "gpt-4o",
+            Duration::from_millis(1),
+            Some(&format!("error-{i}")),
+            &TokenUsage::new(1, 0, 1, 0),
+        );
+        c.record_tool_execution("search", Duration::from_millis(1), Some(&format!("e{i}")));
+    }
+    let t = c.encode_text();
+    let count = |prefix: &str| {
+        t.lines()
+            .filter(|l| l.starts_with(prefix) && l.contains("error_type="))
+            .collect::<Vec<_>>()
+    };
+    let calls = count("gen_ai_client_operation_duration_seconds_count");
+    assert_eq!(
+        calls.len(),
+        17,
+        "16 error types and the overflow: {calls:#?}"
+    );
+    let tools = count("gen_ai_execute_tool_duration_seconds_count");
+    assert_eq!(tools.len(), 17, "{tools:#?}");
+    let overflowed: f64 = calls
+        .iter()
+        .chain(&tools)
+        .filter(|l| l.contains(r#"error_type="__overflow__""#))
+        .map(|l| l.rsplit_once(' ').unwrap().1.parse::<f64>().unwrap())
+        .sum();
+    assert_eq!(overflowed, 48.0, "24 of each past the cap");
 }
 
 #[megaobs::trace_workflow_node("web_search_step", tool)]

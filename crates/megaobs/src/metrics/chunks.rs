@@ -8,8 +8,9 @@
 //! 32 at a time into a small array on the guard — no atomic, no lock, no
 //! allocation — and merged into
 //! the shared `gen_ai_client_operation_time_per_output_chunk_seconds`
-//! histogram once, when the call is recorded. The first guard of a process
-//! measures the counter's rate against `Instant` once, spinning for 2 ms.
+//! histogram once, when the call is recorded. The counter's rate is measured
+//! against `Instant` once per process, spinning for 2 ms: when tracing starts
+//! (`init_tracing*`, off any request path), or else at the first guard.
 
 // Used by the tracing pillar's `LlmSpan`; a metrics-only build has no guard.
 #![cfg_attr(not(feature = "tracing"), allow(dead_code))]
@@ -30,6 +31,11 @@ struct Clock {
     ns_per_tick: f64,
     bounds: [u64; NB],
     epoch: Instant,
+}
+
+/// Measures the tick clock now, so that no call's guard pays for it.
+pub(crate) fn prepare_clock() {
+    let _ = clock();
 }
 
 fn clock() -> &'static Clock {

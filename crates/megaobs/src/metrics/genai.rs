@@ -42,6 +42,18 @@ const TOKEN_BUCKETS: &[f64] = &[
     16777216.0, 67108864.0,
 ];
 
+/// Most `error_type` values kept per series (the rest go to the overflow
+/// value): error types are a short list, and this cap multiplies with the
+/// provider, model and operation caps.
+const MAX_ERROR_TYPES: usize = 16;
+
+/// `gen_ai.invoke_agent.duration` buckets (OpenTelemetry GenAI conventions):
+/// doubling from 0.1 s to 409.6 s, as one agent invocation spans many model
+/// and tool calls.
+const AGENT_DURATION_BUCKETS: &[f64] = &[
+    0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6,
+];
+
 /// Token counts of one model call in the four disjoint [`GenAiTokenType`]s.
 ///
 /// Providers report usage differently; the helpers map each style so that no
@@ -164,6 +176,7 @@ impl TokenUsage {
 pub(crate) struct Shared {
     cap: usize,
     durations: Arc<Buckets>,
+    agent_durations: Arc<Buckets>,
     tokens: Arc<Buckets>,
     error_overflow: Arc<Counter>,
     model_overflow: Arc<Counter>,
@@ -230,7 +243,7 @@ impl ModelSeries {
             OpSeries {
                 duration: Histogram::with_exemplars(Arc::clone(&s.durations)),
                 errors: LabelMap::new(
-                    s.cap,
+                    s.cap.min(MAX_ERROR_TYPES),
                     Histogram::with_exemplars(Arc::clone(&s.durations)),
                     Arc::clone(&s.error_overflow),
                 ),
@@ -356,21 +369,25 @@ pub(crate) struct ProviderSeries {
 /// Agent or tool durations of one name.
 #[derive(Debug)]
 pub(crate) struct StepSeries {
-    shared: Arc<Shared>,
+    buckets: Arc<Buckets>,
     ok: Histogram,
     errors: LabelMap<Histogram>,
 }
 
 impl StepSeries {
-    fn new(shared: &Arc<Shared>) -> Self {
+    fn new(shared: &Shared, kind: StepKind) -> Self {
+        let buckets = match kind {
+            StepKind::Agent => Arc::clone(&shared.agent_durations),
+            StepKind::Tool => Arc::clone(&shared.durations),
+        };
         Self {
-            shared: Arc::clone(shared),
-            ok: Histogram::with_exemplars(Arc::clone(&shared.durations)),
+            ok: Histogram::with_exemplars(Arc::clone(&buckets)),
             errors: LabelMap::new(
-                shared.cap,
-                Histogram::with_exemplars(Arc::clone(&shared.durations)),
+                shared.cap.min(MAX_ERROR_TYPES),
+                Histogram::with_exemplars(Arc::clone(&buckets)),
                 Arc::clone(&shared.error_overflow),
             ),
+            buckets,
         }
     }
 
@@ -385,7 +402,7 @@ impl StepSeries {
             None => self.ok.observe_duration_exemplar(duration, exemplar),
             Some(e) => self.errors.with(
                 e,
-                || Histogram::with_exemplars(Arc::clone(&self.shared.durations)),
+                || Histogram::with_exemplars(Arc::clone(&self.buckets)),
                 |h| h.observe_duration_exemplar(duration, exemplar),
             ),
         }
@@ -412,6 +429,7 @@ impl GenAiMetrics {
         let shared = Arc::new(Shared {
             cap: guards.cap,
             durations: Buckets::seconds(GENAI_DURATION_BUCKETS),
+            agent_durations: Buckets::seconds(AGENT_DURATION_BUCKETS),
             tokens: Buckets::with_scale(TOKEN_BUCKETS, 1.0),
             error_overflow: guards.overflow_counter(&GENAI_DURATION),
             model_overflow: guards.overflow_counter(&GENAI_DURATION),
@@ -420,8 +438,14 @@ impl GenAiMetrics {
         });
         Self {
             providers: guards.map(&GENAI_DURATION, Self::provider_series(&shared)),
-            agents: guards.map(&GENAI_AGENT_DURATION, StepSeries::new(&shared)),
-            tools: guards.map(&GENAI_TOOL_DURATION, StepSeries::new(&shared)),
+            agents: guards.map(
+                &GENAI_AGENT_DURATION,
+                StepSeries::new(&shared, StepKind::Agent),
+            ),
+            tools: guards.map(
+                &GENAI_TOOL_DURATION,
+                StepSeries::new(&shared, StepKind::Tool),
+            ),
             shared,
         }
     }
@@ -466,7 +490,7 @@ impl GenAiMetrics {
             StepKind::Agent => &self.agents,
             StepKind::Tool => &self.tools,
         };
-        map.get(name, || StepSeries::new(&self.shared))
+        map.get(name, || StepSeries::new(&self.shared, kind))
     }
 
     fn set_prices(&self, table: PriceTable) {

@@ -71,7 +71,7 @@ use parking_lot::Mutex;
 use prometheus_client::registry::Registry;
 
 #[cfg(feature = "tracing")]
-pub(crate) use chunks::ChunkTimes;
+pub(crate) use chunks::{prepare_clock as prepare_chunk_clock, ChunkTimes};
 pub use config::MetricsConfig;
 pub use encode::Format;
 pub use exemplar::{set_exemplar_source, ExemplarSource, SpanRef};

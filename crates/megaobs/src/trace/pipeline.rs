@@ -244,6 +244,9 @@ impl Prepared {
         opentelemetry::global::set_tracer_provider(provider.clone());
         propagation::install_global();
         let _ = crate::metrics::set_exemplar_source(OtelExemplars);
+        // Streaming guards time chunks with a clock calibrated once (2 ms):
+        // here, at start-up, rather than inside the first model call.
+        crate::metrics::prepare_chunk_clock();
         let bridge = provider.tracer("tracing");
         (built.guard, Some(bridge))
     }
