@@ -652,6 +652,56 @@ fn provider_and_model_labels_pass_the_cardinality_guard() {
 }
 
 #[test]
+fn models_past_the_label_cap_keep_their_own_prices() {
+    // One model slot: gpt-4o takes it, o4-mini and claude-3-haiku share the
+    // overflow series, each billed at its own price; an unpriced model there
+    // is counted as unpriced.
+    let c = MetricsCollector::builder()
+        .prices(PriceTable::from_toml_str(PRICES).unwrap())
+        .max_label_values(1)
+        .process_metrics(false)
+        .build();
+    let usage = TokenUsage::new(1_000_000, 0, 1_000_000, 0);
+    let mut costs = Vec::new();
+    for model in ["gpt-4o", "o4-mini", "claude-3-haiku", "unknown-model"] {
+        costs.push(c.record_gen_ai_operation(
+            GenAiOperation::Chat,
+            "openai",
+            model,
+            Duration::from_millis(5),
+            None,
+            &usage,
+        ));
+    }
+    assert_eq!(
+        costs,
+        [Some(12.5), Some(5.5), Some(1.5), None],
+        "each call priced by its own model"
+    );
+    let t = c.encode_text();
+    let overflow_cost: f64 = ["input", "output"]
+        .iter()
+        .map(|ty| {
+            v(
+                &t,
+                &format!(
+                    r#"gen_ai_client_cost_usd_total{{gen_ai_provider_name="openai",gen_ai_request_model="__overflow__",gen_ai_token_type="{ty}"}}"#
+                ),
+            )
+        })
+        .sum();
+    assert_eq!(overflow_cost, 7.0, "o4-mini 5.5 + claude-3-haiku 1.5");
+    assert_eq!(
+        v(
+            &t,
+            r#"gen_ai_client_unpriced_operations_total{gen_ai_provider_name="openai",gen_ai_request_model="__overflow__"}"#
+        ),
+        1.0,
+        "only unknown-model is unpriced"
+    );
+}
+
+#[test]
 fn error_types_are_capped_per_series_below_the_label_cap() {
     // The default cap is 256 per label; error types multiply with provider,
     // model and operation, so each series keeps 16.

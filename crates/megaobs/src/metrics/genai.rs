@@ -205,11 +205,15 @@ struct Billing {
     at_fold: [u64; 4],
 }
 
-/// Everything recorded for one provider and model.
+/// Everything recorded for one provider and model (or, for the overflow
+/// series, for every model of a provider past the label cap).
 #[derive(Debug)]
 pub(crate) struct ModelSeries {
     shared: Arc<Shared>,
     model: Arc<str>,
+    /// The overflow series: its calls are priced one by one, by their own
+    /// model's price, since its token totals mix models.
+    overflow: bool,
     ops: [OnceLock<OpSeries>; 4],
     tokens: [Counter; 4],
     unpriced: Counter,
@@ -224,6 +228,7 @@ impl ModelSeries {
         Self {
             shared: Arc::clone(shared),
             model: model.into(),
+            overflow: model == super::OVERFLOW_LABEL_VALUE,
             ops: Default::default(),
             tokens: Default::default(),
             unpriced: Counter::default(),
@@ -254,6 +259,21 @@ impl ModelSeries {
         })
     }
 
+    /// Whether this is the overflow series of a provider's models.
+    pub(crate) fn is_overflow(&self) -> bool {
+        self.overflow
+    }
+
+    /// The price of a call to `model` recorded here: the series' own, or for
+    /// the overflow series, `model`'s in the table.
+    pub(crate) fn price_for(&self, model: &str) -> Option<ModelPrice> {
+        if self.overflow {
+            self.shared.prices.load().get(model).copied()
+        } else {
+            self.price()
+        }
+    }
+
     /// The model's price now, if it has one.
     pub(crate) fn price(&self) -> Option<ModelPrice> {
         if self.priced.load(Ordering::Relaxed) {
@@ -263,10 +283,13 @@ impl ModelSeries {
         }
     }
 
-    /// Records one finished call. `chunks` is `Some` for streamed calls.
+    /// Records one finished call to `model` (read by the overflow series
+    /// only). `chunks` is `Some` for streamed calls.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn record(
         &self,
         op: GenAiOperation,
+        model: &str,
         duration: Duration,
         error_type: Option<&str>,
         usage: &TokenUsage,
@@ -291,10 +314,10 @@ impl ModelSeries {
                 s.tpoc.merge(counts, sum_ns);
             }
         }
-        self.record_tokens(s, usage);
+        self.record_tokens(s, model, usage);
     }
 
-    fn record_tokens(&self, s: &OpSeries, usage: &TokenUsage) {
+    fn record_tokens(&self, s: &OpSeries, model: &str, usage: &TokenUsage) {
         if usage.is_empty() {
             return;
         }
@@ -307,23 +330,44 @@ impl ModelSeries {
             }
             self.tokens[t.index()].inc_by(n);
         }
-        if !self.priced.load(Ordering::Relaxed) {
+        let priced = if self.overflow {
+            self.bill_overflow(model, usage)
+        } else {
+            self.priced.load(Ordering::Relaxed)
+        };
+        if !priced {
             self.unpriced.inc();
             if !self.warned.swap(true, Ordering::Relaxed) {
-                self.warn_unpriced();
+                self.warn_unpriced(if self.overflow { model } else { &self.model });
             }
         }
     }
 
+    /// Adds one call's cost at its own model's price to the overflow series;
+    /// false if that model has no price.
     #[cold]
-    fn warn_unpriced(&self) {
-        let first = self.shared.warned.lock().insert(self.model.to_string());
+    fn bill_overflow(&self, model: &str, usage: &TokenUsage) -> bool {
+        let Some(price) = self.shared.prices.load().get(model).copied() else {
+            return false;
+        };
+        let mut b = self.billing.lock();
+        for t in GenAiTokenType::ALL {
+            b.folded[t.index()] += price.cost(*t, usage.get(*t));
+        }
+        true
+    }
+
+    /// Warns once per model name (once per series for the overflow series,
+    /// whose model names are unbounded).
+    #[cold]
+    fn warn_unpriced(&self, model: &str) {
+        let first = self.shared.warned.lock().insert(model.to_string());
         if first {
             tracing::warn!(
-                model = &*self.model,
+                model,
                 "no price for model {:?} in the LLM price table (LLM_PRICES): its calls are counted in gen_ai_client_unpriced_operations_total and get no cost; add [models.{:?}] with input and output prices in USD per million tokens",
-                &*self.model,
-                &*self.model
+                model,
+                model
             );
         }
     }
@@ -626,8 +670,10 @@ impl MetricsCollector {
     ) -> Option<f64> {
         self.inner.genai.with_model(provider, model, |m| {
             let exemplar = super::exemplar::current_span();
-            m.record(operation, duration, error_type, usage, None, exemplar);
-            m.price().map(|p| usage.cost(&p))
+            m.record(
+                operation, model, duration, error_type, usage, None, exemplar,
+            );
+            m.price_for(model).map(|p| usage.cost(&p))
         })
     }
 

@@ -86,6 +86,9 @@ fn outcome(error: &Option<Cow<'static, str>>, finished: bool) -> Option<Cow<'sta
 #[must_use = "an LlmSpan records when finished or dropped; bind it to a variable"]
 pub struct LlmSpan {
     series: Arc<ModelSeries>,
+    /// The model, kept only when the series is the overflow one (its calls are
+    /// priced by their own model).
+    overflow_model: Option<Box<str>>,
     op: GenAiOperation,
     cx: Option<Context>,
     start: Instant,
@@ -144,6 +147,7 @@ impl LlmSpan {
             None
         };
         Self {
+            overflow_model: series.is_overflow().then(|| model.into()),
             series,
             op,
             cx,
@@ -240,15 +244,17 @@ impl LlmSpan {
         let error = outcome(&self.error, self.finished);
         let exemplar = exemplar_of(self.cx.as_ref());
         let streamed = self.chunks.chunks() > 0;
+        let model = self.overflow_model.as_deref().unwrap_or_default();
         self.series.record(
             self.op,
+            model,
             duration,
             error.as_deref(),
             &self.usage,
             streamed.then_some(&self.chunks),
             exemplar,
         );
-        let cost = self.series.price().map(|p| self.usage.cost(&p));
+        let cost = self.series.price_for(model).map(|p| self.usage.cost(&p));
         if let Some(cx) = self.cx.take() {
             let span = cx.span();
             if records(&span) {
