@@ -308,3 +308,48 @@ fn the_api_keeps_serving_during_a_scrape_flood() {
         "API served {during:.0} req/s during the scrape flood vs {normal:.0} normally"
     );
 }
+
+#[test]
+fn bad_load_rates_stop_the_start_with_a_sentence_not_a_panic() {
+    let _one = serial();
+    for rps in ["1e-320", "-1", "NaN", "inf", "20000"] {
+        let mut child = std::process::Command::new(common::example::example_binary())
+            .args(["--listen", "127.0.0.1:0", &format!("--rps={rps}")])
+            .env("LOG_DIR", std::env::temp_dir().join("megaobs-bad-rps"))
+            .env("TRACING_EXPORTER", "none")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Bounded: a rate that slipped through would serve until killed.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break Some(status);
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        let mut stderr = String::new();
+        child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(1),
+            "--rps {rps}: {stderr}"
+        );
+        assert!(
+            stderr.contains("--rps must be 0 (no built-in load) or between 0.01 and 10000")
+                && !stderr.contains("panicked"),
+            "--rps {rps}: {stderr}"
+        );
+    }
+}

@@ -120,8 +120,14 @@ fn main() -> ExitCode {
 /// Serves until `--duration` or Ctrl-C, then flushes traces and logs.
 fn run(args: Args) -> Result<(), Box<dyn Error>> {
     let mut config = ObservabilityConfig::from_env()?;
-    if !(0.0..=10_000.0).contains(&args.rps) {
-        return Err(format!("--rps must be between 0 and 10000, got {}", args.rps).into());
+    // 0 turns the load off; a positive rate below 0.01 (one request per 100 s)
+    // has no interval a timer can hold.
+    if !(args.rps == 0.0 || (0.01..=10_000.0).contains(&args.rps)) {
+        return Err(format!(
+            "--rps must be 0 (no built-in load) or between 0.01 and 10000 requests per second, got {}",
+            args.rps
+        )
+        .into());
     }
     // A negative (or NaN) duration means stop at once; infinity or an overflow is refused.
     let header_read_timeout = Duration::try_from_secs_f64(args.header_read_timeout)

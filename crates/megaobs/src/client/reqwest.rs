@@ -34,6 +34,12 @@ use crate::metrics::MetricsCollector;
 /// Retries: a middleware added *before* this one that sends a request again
 /// through the same `Extensions` (as `reqwest-retry` does) makes each attempt
 /// its own span, the later ones with `http.request.resend_count` 1, 2, ….
+///
+/// Redirects: reqwest follows them inside one send, so one span covers the
+/// whole chain and names the first URL. For a span per hop, as the HTTP
+/// conventions describe, build the client with
+/// `reqwest::redirect::Policy::none()` and follow `Location` in a middleware
+/// added before this one.
 #[derive(Debug, Clone)]
 pub struct HttpClientMiddleware {
     collector: Option<MetricsCollector>,

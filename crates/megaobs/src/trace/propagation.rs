@@ -72,6 +72,9 @@ fn inject_plain_traceparent(cx: &Context, headers: &mut http::HeaderMap) -> bool
     match http::HeaderValue::from_bytes(&v) {
         Ok(value) => {
             headers.insert(TRACEPARENT.clone(), value);
+            // The trace state of another trace must not ride along (the
+            // propagator would overwrite it with this context's, empty).
+            headers.remove(&TRACESTATE);
             true
         }
         Err(_) => false,
@@ -629,6 +632,21 @@ mod tests {
         assert_eq!(
             only.baggage().get("tenant").map(|v| v.as_str().to_string()),
             Some("acme".to_string())
+        );
+    }
+
+    #[test]
+    fn a_stale_tracestate_does_not_ride_along_with_a_new_traceparent() {
+        let cx = extract_context_any(&headers(&[(
+            "traceparent",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        )]));
+        let mut outgoing = headers(&[("tracestate", "other=trace")]);
+        inject_context(&cx, &mut outgoing);
+        assert!(outgoing.contains_key("traceparent"));
+        assert!(
+            !outgoing.contains_key("tracestate"),
+            "the propagator would not send it either: {outgoing:?}"
         );
     }
 
