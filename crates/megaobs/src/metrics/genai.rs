@@ -260,6 +260,7 @@ impl ModelSeries {
     }
 
     /// Whether this is the overflow series of a provider's models.
+    #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn is_overflow(&self) -> bool {
         self.overflow
     }
