@@ -422,6 +422,12 @@ fn every_bad_price_table_is_an_error_naming_file_model_and_key() {
             "not a table",
         ),
         (
+            "[models.gpt-4.1]\ninput = 2\noutput = 8",
+            Some("gpt-4"),
+            Some("1"),
+            "quote a model name that has dots",
+        ),
+        (
             "[models.\"gpt-4o\"]\ninput = nan\noutput = 1",
             Some("gpt-4o"),
             Some("input"),

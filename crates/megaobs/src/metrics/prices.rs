@@ -149,6 +149,10 @@ impl PriceTable {
                 };
                 let mut found: [Option<f64>; 4] = [None; 4];
                 for (k, v) in prices {
+                    if v.is_table() {
+                        // `[models.gpt-4.1]`: the dots split the model's name.
+                        return Err(err(Some(model), Some(k), PriceErrorKind::NestedTable));
+                    }
                     let Some(t) = GenAiTokenType::parse(k) else {
                         return Err(err(Some(model), Some(k), PriceErrorKind::UnknownKey));
                     };
@@ -212,6 +216,9 @@ pub enum PriceErrorKind {
     UnknownTopLevelKey,
     /// `models`, or a model's entry, is not a table.
     NotATable,
+    /// A model's table holds a table: an unquoted model name with dots
+    /// (`[models.gpt-4.1]` is model `gpt-4` with a table `1`).
+    NestedTable,
     /// A key of a model's table is not a token type.
     UnknownKey,
     /// A price is not a number (the value as written).
@@ -264,6 +271,9 @@ impl fmt::Display for PriceTableError {
             ),
             PriceErrorKind::NotATable => f.write_str(
                 ": not a table; write [models.\"NAME\"] followed by input, cached_input, output, reasoning",
+            ),
+            PriceErrorKind::NestedTable => f.write_str(
+                ": a table inside a model's table; quote a model name that has dots, e.g. [models.\"gpt-4.1\"] rather than [models.gpt-4.1]",
             ),
             PriceErrorKind::UnknownKey => f.write_str(
                 ": unknown token type; use input, cached_input, output or reasoning (USD per million tokens)",
