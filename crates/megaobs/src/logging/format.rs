@@ -59,7 +59,6 @@ pub(crate) struct LineFormat {
 }
 
 /// Per-thread scratch buffers, reused for every line.
-#[derive(Default)]
 struct Scratch {
     /// The message.
     msg: String,
@@ -73,8 +72,20 @@ struct Scratch {
     timestamp: Vec<u8>,
 }
 
+impl Scratch {
+    const fn new() -> Self {
+        Self {
+            msg: String::new(),
+            fields: Vec::new(),
+            twin_fields: Vec::new(),
+            tmp: String::new(),
+            timestamp: Vec::new(),
+        }
+    }
+}
+
 thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+    static SCRATCH: RefCell<Scratch> = const { RefCell::new(Scratch::new()) };
 }
 
 /// What one line is made of once its fields are visited.
@@ -111,7 +122,7 @@ impl LineFormat {
         SCRATCH.with(|s| match s.try_borrow_mut() {
             Ok(mut s) => self.format_with(event, meta, span, now, out, &mut s),
             // Re-entered (a field's Debug impl logged): use fresh buffers.
-            Err(_) => self.format_with(event, meta, span, now, out, &mut Scratch::default()),
+            Err(_) => self.format_with(event, meta, span, now, out, &mut Scratch::new()),
         })
     }
 
