@@ -228,6 +228,7 @@ fn client_spans_parent_server_spans_with_redacted_urls_resends_and_exact_metrics
         )
     );
     assert_eq!(attr(item, "http.response.status_code"), Some("200"));
+    assert_eq!(attr(item, "network.protocol.version"), Some("1.1"));
     assert_eq!(attr(item, "http.request.resend_count"), None);
     assert_ne!(item.status_code, STATUS_ERROR);
     let item_server = servers

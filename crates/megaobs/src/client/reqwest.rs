@@ -132,7 +132,10 @@ impl Middleware for HttpClientMiddleware {
         span.inject(req.headers_mut());
         let result = next.run(req, extensions).with_context(span.context()).await;
         match &result {
-            Ok(response) => span.finish(response.status().as_u16()),
+            Ok(response) => {
+                span.protocol_version(response.version());
+                span.finish(response.status().as_u16());
+            }
             Err(e) => span.fail(error_type(e), e),
         }
         result

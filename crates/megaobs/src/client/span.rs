@@ -39,8 +39,9 @@ const CANCELLED: &str = "cancelled";
 /// The span's attributes are `http.request.method`, `server.address`,
 /// `server.port`, `url.full` (credentials and every query value replaced by
 /// `REDACTED`), `url.template` when given, `http.request.resend_count` on a
-/// retry, then `http.response.status_code` and, for a status ≥ 400 or no
-/// response, `error.type` and an error status. A request the sampler drops
+/// retry, then `http.response.status_code`, `network.protocol.version` when
+/// given, and, for a status ≥ 400 or no response, `error.type` and an error
+/// status. A request the sampler drops
 /// builds none of them and costs no span, but still sends a valid
 /// `traceparent` (flag `00`), so the callee keeps the trace id.
 ///
@@ -202,6 +203,25 @@ impl HttpClientSpan {
         self.cx
             .as_ref()
             .is_some_and(|cx| crate::trace::records(&cx.span()))
+    }
+
+    /// Records the HTTP version the response came over as
+    /// `network.protocol.version` (`1.1`, `2`, …), before `finish`.
+    pub fn protocol_version(&self, version: http::Version) {
+        let Some(cx) = &self.cx else { return };
+        let span = cx.span();
+        if !crate::trace::records(&span) {
+            return;
+        }
+        let v = match version {
+            http::Version::HTTP_09 => "0.9",
+            http::Version::HTTP_10 => "1.0",
+            http::Version::HTTP_11 => "1.1",
+            http::Version::HTTP_2 => "2",
+            http::Version::HTTP_3 => "3",
+            _ => return,
+        };
+        span.set_attribute(KeyValue::new("network.protocol.version", v));
     }
 
     /// Ends the request with the response's status code (≥ 400 marks the span
