@@ -15,7 +15,7 @@
 //! `gen_ai_client_unpriced_operations_total`, and it is warned about once.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -181,7 +181,19 @@ pub(crate) struct Shared {
     error_overflow: Arc<Counter>,
     model_overflow: Arc<Counter>,
     prices: ArcSwap<PriceTable>,
+    /// Bumped by every `set_prices` after it stores its table: a series whose
+    /// price was read at an older version reprices (one made while
+    /// `set_prices` walked the others is not in that walk).
+    prices_version: AtomicU64,
     warned: Mutex<HashSet<String>>,
+}
+
+impl Shared {
+    /// The price table with a version no newer than it (read in that order).
+    fn prices_now(&self) -> (u64, arc_swap::Guard<Arc<PriceTable>>) {
+        let version = self.prices_version.load(Ordering::Acquire);
+        (version, self.prices.load())
+    }
 }
 
 /// One operation's histograms for one provider and model.
@@ -218,13 +230,16 @@ pub(crate) struct ModelSeries {
     tokens: [Counter; 4],
     unpriced: Counter,
     priced: AtomicBool,
+    /// The `prices_version` its price was read at.
+    priced_at: AtomicU64,
     warned: AtomicBool,
     billing: Mutex<Billing>,
 }
 
 impl ModelSeries {
     fn new(shared: &Arc<Shared>, model: &str) -> Self {
-        let price = shared.prices.load().get(model).copied();
+        let (version, table) = shared.prices_now();
+        let price = table.get(model).copied();
         Self {
             shared: Arc::clone(shared),
             model: model.into(),
@@ -233,6 +248,7 @@ impl ModelSeries {
             tokens: Default::default(),
             unpriced: Counter::default(),
             priced: AtomicBool::new(price.is_some()),
+            priced_at: AtomicU64::new(version),
             warned: AtomicBool::new(false),
             billing: Mutex::new(Billing {
                 price,
@@ -277,6 +293,7 @@ impl ModelSeries {
 
     /// The model's price now, if it has one.
     pub(crate) fn price(&self) -> Option<ModelPrice> {
+        self.catch_up();
         if self.priced.load(Ordering::Relaxed) {
             self.billing.lock().price
         } else {
@@ -322,6 +339,8 @@ impl ModelSeries {
         if usage.is_empty() {
             return;
         }
+        // Before the tokens are counted, so that they are billed at the new price.
+        self.catch_up();
         for t in GenAiTokenType::ALL {
             let n = usage.get(*t);
             // Input and output are recorded for every call with usage (as the
@@ -373,9 +392,26 @@ impl ModelSeries {
         }
     }
 
-    /// Applies a new price table (folding the cost so far at the old price).
-    fn reprice(&self, table: &PriceTable) {
+    /// Reprices if a newer table was set after this series read its price.
+    #[inline]
+    fn catch_up(&self) {
+        let now = self.shared.prices_version.load(Ordering::Acquire);
+        if self.priced_at.load(Ordering::Relaxed) != now {
+            self.reprice_now();
+        }
+    }
+
+    #[cold]
+    fn reprice_now(&self) {
+        let (version, table) = self.shared.prices_now();
+        self.reprice(&table, version);
+    }
+
+    /// Applies a new price table (folding the cost so far at the old price);
+    /// `version` is the table's `prices_version` or older.
+    fn reprice(&self, table: &PriceTable, version: u64) {
         let mut b = self.billing.lock();
+        self.priced_at.store(version, Ordering::Relaxed);
         if let Some(old) = b.price {
             for t in GenAiTokenType::ALL {
                 let now = self.tokens[t.index()].get();
@@ -392,6 +428,7 @@ impl ModelSeries {
 
     /// USD spent on each token type (`None` for an unpriced model that never had a price).
     fn costs(&self) -> Option<[f64; 4]> {
+        self.catch_up();
         let b = self.billing.lock();
         let price = b.price;
         if price.is_none() && b.folded.iter().all(|c| *c == 0.0) {
@@ -479,6 +516,7 @@ impl GenAiMetrics {
             error_overflow: guards.overflow_counter(&GENAI_DURATION),
             model_overflow: guards.overflow_counter(&GENAI_DURATION),
             prices: ArcSwap::from_pointee(prices),
+            prices_version: AtomicU64::new(0),
             warned: Mutex::new(HashSet::new()),
         });
         Self {
@@ -540,9 +578,10 @@ impl GenAiMetrics {
 
     fn set_prices(&self, table: PriceTable) {
         self.shared.prices.store(Arc::new(table));
-        let table = self.shared.prices.load();
+        self.shared.prices_version.fetch_add(1, Ordering::AcqRel);
+        let (version, table) = self.shared.prices_now();
         self.providers
-            .for_each(|_, p| p.models.for_each(|_, m| m.reprice(&table)));
+            .for_each(|_, p| p.models.for_each(|_, m| m.reprice(&table, version)));
     }
 
     pub(crate) fn encode(&self, enc: &mut Encoder<'_>) {
@@ -720,5 +759,45 @@ impl MetricsCollector {
     #[cfg_attr(not(feature = "tracing"), allow(dead_code))]
     pub(crate) fn gen_ai_step(&self, kind: StepKind, name: &str) -> Arc<StepSeries> {
         self.inner.genai.step(kind, name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(input: f64) -> PriceTable {
+        PriceTable::from_toml_str(&format!("[models.\"m\"]\ninput = {input}\noutput = 1"))
+            .expect("a valid table")
+    }
+
+    #[test]
+    fn a_series_missed_by_a_price_change_reprices_itself() {
+        let c = MetricsCollector::builder().prices(table(2.0)).build();
+        let g = &c.inner.genai;
+        // Made with the old table while `set_prices` walks the others: the
+        // walk cannot see it.
+        let series = ModelSeries::new(&g.shared, "m");
+        g.set_prices(table(3.0));
+        let usage = TokenUsage::new(1_000_000, 0, 0, 0);
+        series.record(
+            GenAiOperation::Chat,
+            "m",
+            Duration::from_millis(1),
+            None,
+            &usage,
+            None,
+            None,
+        );
+        assert_eq!(
+            series.price().map(|p| p.per_million(GenAiTokenType::Input)),
+            Some(3.0)
+        );
+        let costs = series.costs().expect("priced");
+        assert_eq!(
+            costs[GenAiTokenType::Input.index()],
+            3.0,
+            "billed at the new price"
+        );
     }
 }
